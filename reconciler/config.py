@@ -1,0 +1,259 @@
+"""Configuration: a TOML file plus environment variables, the environment winning.
+
+Rules: every environment name in ENV is a contract with operators (systemd EnvironmentFile).
+Every secret may come from `<NAME>_FILE` instead. Validation collects all problems and raises
+one ConfigError naming each key; secret values are wrapped in `Secret` from the moment they
+are read and never appear in a message.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from reconciler.auth.pgos import ServerKey, backend_url_for_region, split_server_key
+from reconciler.core.catalog import Catalog, parse_catalog
+from reconciler.errors import ConfigError
+from reconciler.secret import Secret
+
+DEFAULT_JOGOS_BASE_URL = "https://api.jogos.com"
+DEFAULT_JOGOS_PUBLIC_KEY_URL = "https://www.jogos.com/publicKey.json"
+DEFAULT_DB_PATH = "state/ledger.db"
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """One configuration key: its TOML place, its environment name, its kind."""
+
+    env: str
+    section: str
+    key: str
+    kind: str = "str"  # str | int | url | path | secret
+    required: bool = True
+    default: object = None
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("JOGOS_BASE_URL", "jogos", "base_url", "url", default=DEFAULT_JOGOS_BASE_URL),
+    Setting("JOGOS_GAME_ID", "jogos", "game_id", "int"),
+    Setting("JOGOS_SHARED_KEY", "jogos", "shared_key", "secret"),
+    Setting(
+        "JOGOS_PUBLIC_KEY_URL", "jogos", "public_key_url", "url",
+        default=DEFAULT_JOGOS_PUBLIC_KEY_URL,
+    ),
+    Setting("PGOS_CLI_URL", "pgos", "cli_url", "url"),
+    Setting("PGOS_BACKEND_URL", "pgos", "backend_url", "url", required=False),
+    Setting("PGOS_TITLE_ID", "pgos", "title_id"),
+    Setting("PGOS_TITLE_REGION_ID", "pgos", "title_region_id"),
+    Setting("PGOS_SERVER_KEY", "pgos", "server_key", "secret"),
+    Setting("RECONCILER_DB", "ledger", "path", "path", default=DEFAULT_DB_PATH),
+    Setting("RECONCILER_CATALOG", "catalog", "path", "path"),
+)
+ENV = tuple(s.env for s in SETTINGS)
+SECRET_ENV = tuple(s.env for s in SETTINGS if s.kind == "secret")
+
+
+@dataclass(frozen=True, slots=True)
+class JogosConfig:
+    """Where and how to reach Jogos for one game."""
+
+    base_url: str
+    game_id: int
+    shared_key: Secret
+    public_key_url: str
+
+
+@dataclass(frozen=True, slots=True)
+class PgosConfig:
+    """Where and how to reach PGOS for one title region."""
+
+    cli_url: str
+    backend_url: str
+    title_id: str
+    title_region_id: str
+    server_key: Secret
+
+    @property
+    def key(self) -> ServerKey:
+        """The server key split into secret id and secret key."""
+        return split_server_key(self.server_key.reveal())
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """The whole validated configuration."""
+
+    jogos: JogosConfig
+    pgos: PgosConfig
+    db_path: Path
+    catalog_path: Path
+    catalog: Catalog
+
+    def secrets(self) -> list[str]:
+        """Every configured secret value (for scanners that prove none leaked)."""
+        return [self.jogos.shared_key.reveal(), self.pgos.server_key.reveal()]
+
+
+def _read_text(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
+def _raw_values(
+    doc: Mapping[str, Any],
+    env: Mapping[str, str],
+    read_file: Callable[[Path], str],
+    problems: list[str],
+) -> dict[str, object]:
+    values: dict[str, object] = {}
+    for s in SETTINGS:
+        name = f"{s.section}.{s.key} / {s.env}"
+        section = doc.get(s.section, {})
+        value: object = section.get(s.key) if isinstance(section, dict) else None
+        if s.env in env and env[s.env] != "":
+            value = env[s.env]
+        file_var = f"{s.env}_FILE"
+        if s.kind == "secret" and env.get(file_var):
+            if s.env in env and env[s.env] != "":
+                problems.append(f"{s.env}: set either {s.env} or {file_var}, not both")
+                continue
+            try:
+                value = read_file(Path(env[file_var])).rstrip("\r\n")
+            except OSError as exc:
+                problems.append(f"{file_var}: cannot read {env[file_var]}: {exc.strerror}")
+                continue
+        if value is None or value == "":
+            if s.required and s.default is None:
+                problems.append(f"{name}: is required")
+                continue
+            value = s.default
+        if value is not None:
+            values[s.env] = value
+    return values
+
+
+def _check(s: Setting, value: object, problems: list[str]) -> object:
+    name = f"{s.section}.{s.key} / {s.env}"
+    if s.kind == "int":
+        text = str(value).strip()
+        if isinstance(value, bool) or not text.isdigit() or int(text) <= 0:
+            problems.append(f"{name}: must be a positive integer, got {text!r}")
+            return None
+        return int(text)
+    if not isinstance(value, str) or not value.strip():
+        problems.append(f"{name}: must be a non-empty string")
+        return None
+    text = value.strip()
+    if s.kind == "url":
+        parts = urlsplit(text)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            problems.append(f"{name}: must be an http(s) URL with a host, got {text!r}")
+            return None
+        return text.rstrip("/")
+    if s.kind == "secret":
+        return Secret(text)
+    if s.kind == "str" and any(c.isspace() for c in text):
+        problems.append(f"{name}: must not contain white space")
+        return None
+    return text
+
+
+def build_config(
+    doc: Mapping[str, Any],
+    env: Mapping[str, str],
+    *,
+    read_file: Callable[[Path], str] = _read_text,
+    base_dir: Path | None = None,
+) -> Config:
+    """Validate a parsed TOML document and the environment into a Config.
+
+    Relative paths in the file are taken from `base_dir` (the file's folder). Raises
+    ConfigError with one message per problem.
+    """
+    problems: list[str] = []
+    for unknown in sorted(set(doc) - {s.section for s in SETTINGS}):
+        problems.append(f"{unknown}: unknown section in the configuration file")
+    for section in {s.section for s in SETTINGS}:
+        table = doc.get(section, {})
+        known = {s.key for s in SETTINGS if s.section == section}
+        if not isinstance(table, dict):
+            problems.append(f"{section}: must be a table")
+            continue
+        problems.extend(f"{section}.{k}: unknown key" for k in sorted(set(table) - known))
+    raw = _raw_values(doc, env, read_file, problems)
+    v: dict[str, Any] = {}
+    for s in SETTINGS:
+        if s.env in raw:
+            v[s.env] = _check(s, raw[s.env], problems)
+    server_key: Secret | None = v.get("PGOS_SERVER_KEY")
+    if server_key is not None:
+        try:
+            split_server_key(server_key.reveal())
+        except ConfigError as exc:
+            problems.append(f"pgos.server_key / PGOS_SERVER_KEY: {exc.problems[0]}")
+    catalog = Catalog({})
+    catalog_path = v.get("RECONCILER_CATALOG")
+    if catalog_path:
+        path = Path(catalog_path)
+        if base_dir is not None and not path.is_absolute() and "RECONCILER_CATALOG" not in env:
+            path = base_dir / path
+        v["RECONCILER_CATALOG"] = path
+        catalog = _load_catalog(path, read_file, problems)
+    if problems:
+        raise ConfigError(problems)
+    region = v["PGOS_TITLE_REGION_ID"]
+    return Config(
+        jogos=JogosConfig(
+            v["JOGOS_BASE_URL"], v["JOGOS_GAME_ID"], v["JOGOS_SHARED_KEY"],
+            v["JOGOS_PUBLIC_KEY_URL"],
+        ),
+        pgos=PgosConfig(
+            v["PGOS_CLI_URL"], v.get("PGOS_BACKEND_URL") or backend_url_for_region(region),
+            v["PGOS_TITLE_ID"], region, v["PGOS_SERVER_KEY"],
+        ),
+        db_path=Path(v["RECONCILER_DB"]),
+        catalog_path=v["RECONCILER_CATALOG"],
+        catalog=catalog,
+    )
+
+
+def _load_catalog(path: Path, read_file: Callable[[Path], str], problems: list[str]) -> Catalog:
+    where = f"catalog.path / RECONCILER_CATALOG ({path})"
+    try:
+        doc = tomllib.loads(read_file(path))
+    except OSError as exc:
+        problems.append(f"{where}: cannot read: {exc.strerror}")
+        return Catalog({})
+    except tomllib.TOMLDecodeError as exc:
+        problems.append(f"{where}: not valid TOML: {exc}")
+        return Catalog({})
+    try:
+        return parse_catalog(doc)
+    except ConfigError as exc:
+        problems.extend(f"{where}: {p}" for p in exc.problems)
+        return Catalog({})
+
+
+def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Config:
+    """Load the configuration file (if any) named by `path` or RECONCILER_CONFIG, plus `env`.
+
+    Raises ConfigError when the file cannot be read or parsed, or any value is invalid.
+    """
+    env = os.environ if env is None else env
+    path = path or env.get("RECONCILER_CONFIG")
+    doc: dict[str, Any] = {}
+    base_dir = None
+    if path:
+        file = Path(path)
+        try:
+            doc = tomllib.loads(_read_text(file))
+        except OSError as exc:
+            raise ConfigError(f"configuration file {file}: cannot read: {exc.strerror}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"configuration file {file}: not valid TOML: {exc}") from exc
+        base_dir = file.parent
+    return build_config(doc, env, base_dir=base_dir)

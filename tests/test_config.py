@@ -1,0 +1,146 @@
+"""Configuration: TOML plus environment, every problem named, secrets never shown."""
+
+from pathlib import Path
+
+import pytest
+
+from reconciler.config import build_config, load_config
+from reconciler.errors import ConfigError
+from reconciler.secret import Secret
+
+SHARED = "jogos-shared-key-value-123"
+SERVER = "LTRN-NANI-D3TK-YQBM-MOUX"
+
+
+@pytest.fixture
+def catalog_file(tmp_path: Path) -> Path:
+    path = tmp_path / "catalog.toml"
+    path.write_text('[products."1002"]\nitems = [{ item_id = "gem", amount = 1 }]\n')
+    return path
+
+
+def env_for(catalog: Path, **over: str) -> dict[str, str]:
+    env = {
+        "JOGOS_GAME_ID": "9943",
+        "JOGOS_SHARED_KEY": SHARED,
+        "PGOS_CLI_URL": "https://cngz.pgos.intlgame.cn",
+        "PGOS_TITLE_ID": "5",
+        "PGOS_TITLE_REGION_ID": "cngz_5_478_test",
+        "PGOS_SERVER_KEY": SERVER,
+        "RECONCILER_CATALOG": str(catalog),
+    }
+    env.update(over)
+    return env
+
+
+def test_environment_only(catalog_file: Path) -> None:
+    config = build_config({}, env_for(catalog_file))
+    assert config.jogos.base_url == "https://api.jogos.com"
+    assert config.jogos.game_id == 9943
+    assert config.jogos.shared_key == Secret(SHARED)
+    assert config.pgos.backend_url == "https://cngz.server.pgos.intlgame.cn"
+    assert config.pgos.key.secret_id == "LTRN"
+    assert config.db_path == Path("state/ledger.db")
+    assert len(config.catalog) == 1
+
+
+def test_environment_wins_over_file(catalog_file: Path, tmp_path: Path) -> None:
+    file = tmp_path / "reconciler.toml"
+    file.write_text(
+        '[jogos]\nbase_url = "https://api.jogospre.com"\ngame_id = 1\n'
+        '[pgos]\nbackend_url = "http://127.0.0.1:9/"\n'
+    )
+    config = load_config(file, env_for(catalog_file))
+    assert config.jogos.game_id == 9943
+    assert config.jogos.base_url == "https://api.jogospre.com"
+    assert config.pgos.backend_url == "http://127.0.0.1:9"
+
+
+def test_relative_catalog_in_file_is_beside_the_file(tmp_path: Path, catalog_file: Path) -> None:
+    file = tmp_path / "reconciler.toml"
+    file.write_text('[catalog]\npath = "catalog.toml"\n')
+    env = env_for(catalog_file)
+    del env["RECONCILER_CATALOG"]
+    assert load_config(file, env).catalog_path == catalog_file
+
+
+def test_secret_from_file(catalog_file: Path, tmp_path: Path) -> None:
+    secret_file = tmp_path / "shared"
+    secret_file.write_text(SHARED + "\n")
+    env = env_for(catalog_file, JOGOS_SHARED_KEY_FILE=str(secret_file))
+    del env["JOGOS_SHARED_KEY"]
+    assert build_config({}, env).jogos.shared_key.reveal() == SHARED
+
+
+def test_secret_and_file_both_set_is_an_error(catalog_file: Path, tmp_path: Path) -> None:
+    secret_file = tmp_path / "shared"
+    secret_file.write_text(SHARED)
+    with pytest.raises(ConfigError) as info:
+        build_config({}, env_for(catalog_file, JOGOS_SHARED_KEY_FILE=str(secret_file)))
+    assert "not both" in str(info.value)
+
+
+def test_every_problem_named_and_no_secret_shown(tmp_path: Path) -> None:
+    env = env_for(
+        tmp_path / "missing.toml",
+        JOGOS_GAME_ID="ninety",
+        PGOS_SERVER_KEY="NODASHSECRETVALUE",
+        PGOS_CLI_URL="ftp://x",
+        PGOS_TITLE_REGION_ID="has space",
+        PGOS_SERVER_KEY_FILE=str(tmp_path / "nope"),
+    )
+    del env["PGOS_SERVER_KEY"]
+    del env["JOGOS_SHARED_KEY"]
+    with pytest.raises(ConfigError) as info:
+        build_config({"jogos": {"colour": 1}, "extra": {}}, env)
+    problems = info.value.problems
+    text = "\n".join(problems)
+    for fragment in (
+        "JOGOS_GAME_ID: must be a positive integer",
+        "JOGOS_SHARED_KEY: is required",
+        "PGOS_CLI_URL: must be an http(s) URL",
+        "PGOS_TITLE_REGION_ID: must not contain white space",
+        "PGOS_SERVER_KEY_FILE: cannot read",
+        "RECONCILER_CATALOG",
+        "jogos.colour: unknown key",
+        "extra: unknown section",
+    ):
+        assert fragment in text, (fragment, problems)
+
+
+def test_server_key_without_dash(catalog_file: Path) -> None:
+    secret = "NODASHSECRETVALUE1234"
+    with pytest.raises(ConfigError) as info:
+        build_config({}, env_for(catalog_file, PGOS_SERVER_KEY=secret))
+    assert "PGOS_SERVER_KEY" in str(info.value)
+    assert secret not in str(info.value)
+
+
+def test_unreadable_and_invalid_catalog(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[products."1"]\nitems = [{ item_id = "a", amount = 0 }]\n')
+    with pytest.raises(ConfigError) as info:
+        build_config({}, env_for(bad))
+    assert "positive integer" in str(info.value)
+    bad.write_text("this is = = not toml")
+    with pytest.raises(ConfigError) as info:
+        build_config({}, env_for(bad))
+    assert "not valid TOML" in str(info.value)
+
+
+def test_secrets_never_in_repr(catalog_file: Path) -> None:
+    config = build_config({}, env_for(catalog_file))
+    for text in (repr(config), str(config), f"{config}", repr(config.pgos.key)):
+        assert SHARED not in text
+        assert "NANI-D3TK" not in text
+    assert set(config.secrets()) == {SHARED, SERVER}
+
+
+def test_secret_type() -> None:
+    secret = Secret("abc")
+    assert "abc" not in repr(secret) + str(secret) + f"{secret:>20}"
+    assert secret == Secret("abc") and secret != Secret("abd")
+    with pytest.raises(TypeError):
+        import pickle
+
+        pickle.dumps(secret)
