@@ -121,6 +121,16 @@ def cmd_sign(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    """Run every simulator on loopback until interrupted; print URLs and environment.
+
+    Raises OSError when a port cannot be bound.
+    """
+    from reconciler.sandbox.cli import serve
+
+    return serve(args)
+
+
 def cmd_config(args: argparse.Namespace) -> int:
     """Validate the configuration and print it with secrets masked.
 
@@ -181,6 +191,26 @@ def build_parser() -> argparse.ArgumentParser:
     sign.add_argument("--timestamp", type=int, help="Unix time to use instead of now")
     sign.add_argument("--nonce", help="s2s: nonce to use instead of a random one")
     sign.set_defaults(handler=cmd_sign)
+
+    sandbox = sub.add_parser(
+        "sandbox", help="run simulated Jogos, PGOS and a game server on loopback",
+        description="Start the simulators, print their URLs and the environment that points "
+        "the reconciler at them, and serve until interrupted.",
+    )
+    sandbox.add_argument("--orders", type=int, default=5000, help="orders to generate")
+    sandbox.add_argument("--seed", type=int, default=1, help="seed of the generated orders")
+    sandbox.add_argument("--host", default="127.0.0.1", help="address to bind (loopback)")
+    sandbox.add_argument("--jogos-port", type=int, default=0, help="port (default: any free)")
+    sandbox.add_argument("--pgos-port", type=int, default=0, help="port (default: any free)")
+    sandbox.add_argument("--game-server-port", type=int, default=0, help="port (default: free)")
+    sandbox.add_argument("--max-page-size", type=int, default=100, help="getOrders page cap")
+    sandbox.add_argument(
+        "--catalog", default="state/sandbox-catalog.toml", help="where to write its catalog"
+    )
+    sandbox.add_argument(
+        "--env-file", default="state/sandbox.env", help="where to write the environment (0600)"
+    )
+    sandbox.set_defaults(handler=cmd_sandbox)
 
     config = sub.add_parser("config", help="validate the configuration and show it (masked)")
     config.set_defaults(handler=cmd_config)

@@ -1,0 +1,266 @@
+"""The Jogos simulator: getOrders, arrivedorder, and payment/refund notifications.
+
+Rules: every request is checked as the spec says, in this order: JSON body and `gameId`
+(305), known game (40001), `Authorization` over the raw body (41007), other parameters
+(305). Pages are 1-based and newest first; `pageSize` is capped at `max_page_size`.
+Inspection lives under /_sandbox/ and in the attributes of JogosSim.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from reconciler.auth import jogos as jogos_auth
+from reconciler.errors import AuthError
+from reconciler.sandbox.faults import FaultInjector, Faults
+from reconciler.sandbox.orders import REFUNDED, OrderFactory, OrderMix
+
+GET_ORDERS = "/api/gamepay/getOrders"
+ARRIVED = "/api/gamepay/webhook/arrivedorder"
+CODE_MISSING, CODE_NO_GAME, CODE_BAD_SIGNATURE, CODE_SYSTEM = "305", "40001", "41007", "500"
+CODE_NO_ORDER = "40004"  # not in the spec: the sandbox's answer for an unknown order id
+MESSAGES = {
+    CODE_MISSING: "Required parameter is missing",
+    CODE_NO_GAME: "Game not found",
+    CODE_BAD_SIGNATURE: "Verification failed",
+    CODE_SYSTEM: "System error",
+    CODE_NO_ORDER: "Order not found",
+}
+
+
+@dataclass
+class Drift:
+    """Changes applied on every getOrders request, before it is answered."""
+
+    new_orders_per_request: int = 0
+    refunds_per_request: int = 0
+
+
+@dataclass
+class GameBook:
+    """One game's orders, oldest first, with an index by order id."""
+
+    shared_key: str
+    factory: OrderFactory
+    orders: list[dict[str, Any]] = field(default_factory=list)
+    index: dict[str, int] = field(default_factory=dict)
+
+    def add(self, order: dict[str, Any]) -> None:
+        self.index[order["orderId"]] = len(self.orders)
+        self.orders.append(order)
+
+    def get(self, order_id: str) -> dict[str, Any] | None:
+        position = self.index.get(order_id)
+        return None if position is None else self.orders[position]
+
+
+class JogosSim:
+    """State and HTTP app of the simulated Jogos API."""
+
+    def __init__(
+        self,
+        games: dict[int, str],
+        mix: OrderMix | None = None,
+        *,
+        max_page_size: int = 100,
+        success_code: str | int = "200",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.mix = mix or OrderMix()
+        self.books: dict[int, GameBook] = {}
+        for offset, (game_id, key) in enumerate(sorted(games.items())):
+            game_mix = OrderMix(**{**self.mix.__dict__, "seed": self.mix.seed + offset})
+            book = GameBook(key, OrderFactory(game_mix, game_id))
+            for order in book.factory.make_many(game_mix.count):
+                book.add(order)
+            self.books[game_id] = book
+        self.max_page_size = max_page_size
+        self.success_code = success_code
+        self.clock = clock
+        self.drift = Drift()
+        self._drift_rng = random.Random(self.mix.seed ^ 0x5EED)
+        self.arrived_calls: list[tuple[int, str]] = []
+        self.get_orders_calls = 0
+        self.rejected: Counter[str] = Counter()
+        self.injector = FaultInjector(lambda: {"code": CODE_SYSTEM, "msg": MESSAGES[CODE_SYSTEM]})
+
+    # -- state changes a test or the drift makes -------------------------------------------
+    def add_orders(self, game_id: int, count: int) -> list[dict[str, Any]]:
+        """Append `count` new orders (newest), paid now."""
+        book = self.books[game_id]
+        made = [book.factory.make(pay_time_s=int(self.clock())) for _ in range(count)]
+        for order in made:
+            order["refundStatus"] = order["refundTime"] = None
+            book.add(order)
+        return made
+
+    def refund(self, game_id: int, order_id: str, status: int = REFUNDED) -> dict[str, Any]:
+        """Set an order's refund status (1 refunded by default) and time.
+
+        Raises KeyError for an unknown order.
+        """
+        order = self.books[game_id].get(order_id)
+        if order is None:
+            raise KeyError(order_id)
+        order["refundStatus"] = status
+        order["refundTime"] = int(self.clock())
+        return order
+
+    def _apply_drift(self, book: GameBook) -> None:
+        if self.drift.new_orders_per_request:
+            self.add_orders(book.factory.game_id, self.drift.new_orders_per_request)
+        for _ in range(self.drift.refunds_per_request):
+            order = self._drift_rng.choice(book.orders)
+            if order["refundStatus"] is None:
+                self.refund(book.factory.game_id, order["orderId"])
+
+    # -- HTTP ---------------------------------------------------------------------------------
+    def _answer(self, code: str, **extra: Any) -> web.Response:
+        extra.setdefault("msg", MESSAGES.get(code, "Success"))
+        if code != "200":
+            self.rejected[code] += 1
+        return web.json_response({"code": code, **extra})
+
+    async def _authenticate(
+        self, request: web.Request, required: tuple[str, ...]
+    ) -> tuple[GameBook, dict[str, Any]] | web.Response:
+        raw = await request.read()
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            return self._answer(CODE_MISSING, msg="Body is not JSON")
+        if not isinstance(body, dict) or body.get("gameId") in (None, ""):
+            return self._answer(CODE_MISSING, msg="gameId is missing")
+        try:
+            game_id = int(body["gameId"])
+        except (TypeError, ValueError):
+            return self._answer(CODE_MISSING, msg="gameId is not a number")
+        book = self.books.get(game_id)
+        if book is None:
+            return self._answer(CODE_NO_GAME)
+        try:
+            jogos_auth.verify(raw, book.shared_key, request.headers.get("Authorization"))
+        except AuthError:
+            return self._answer(CODE_BAD_SIGNATURE)
+        missing = [name for name in required if body.get(name) in (None, "")]
+        if missing:
+            return self._answer(CODE_MISSING, msg=f"missing {', '.join(missing)}")
+        return book, body
+
+    async def get_orders(self, request: web.Request) -> web.Response:
+        """POST /api/gamepay/getOrders."""
+        checked = await self._authenticate(request, ("pageNo", "pageSize"))
+        if isinstance(checked, web.Response):
+            return checked
+        book, body = checked
+        try:
+            page_no, page_size = int(body["pageNo"]), int(body["pageSize"])
+        except (TypeError, ValueError):
+            return self._answer(CODE_MISSING, msg="pageNo and pageSize must be numbers")
+        if page_no < 1 or page_size < 1:
+            return self._answer(CODE_MISSING, msg="pageNo and pageSize must be >= 1")
+        self.get_orders_calls += 1
+        self._apply_drift(book)
+        page_size = min(page_size, self.max_page_size)
+        total = len(book.orders)
+        end = total - (page_no - 1) * page_size
+        content = book.orders[max(0, end - page_size): max(0, end)][::-1]
+        public = [{k: v for k, v in o.items() if k not in ("gameId", "createTime")}
+                  for o in content]
+        return web.json_response({
+            "code": self.success_code, "msg": "Success",
+            "page": {
+                "total": total, "totalPage": -(-total // page_size), "currentPage": page_no,
+                "pageSize": page_size, "content": public,
+            },
+        })
+
+    async def arrived(self, request: web.Request) -> web.Response:
+        """POST /api/gamepay/webhook/arrivedorder."""
+        checked = await self._authenticate(request, ("orderId",))
+        if isinstance(checked, web.Response):
+            return checked
+        book, body = checked
+        order = book.get(str(body["orderId"]))
+        if order is None:
+            return self._answer(CODE_NO_ORDER)
+        order["arrivedStatus"] = 1
+        self.arrived_calls.append((book.factory.game_id, order["orderId"]))
+        return web.json_response({"code": self.success_code, "msg": "Success"})
+
+    async def inspect(self, request: web.Request) -> web.Response:
+        """GET /_sandbox/jogos: counts, for people and subprocess tests."""
+        return web.json_response(self.stats())
+
+    async def set_faults(self, request: web.Request) -> web.Response:
+        """POST /_sandbox/jogos/faults with the fields of Faults (and drift)."""
+        doc = await request.json()
+        try:
+            self.drift = Drift(**doc.pop("drift", {}))
+            self.injector.configure(Faults(**doc))
+        except (TypeError, ValueError) as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        return web.json_response({"ok": True})
+
+    def stats(self) -> dict[str, Any]:
+        """Orders by game with delivered/refund counts, calls received, rejections."""
+        games = {}
+        for game_id, book in self.books.items():
+            games[str(game_id)] = {
+                "orders": len(book.orders),
+                "delivered": sum(o["arrivedStatus"] for o in book.orders),
+                "refund_status": dict(Counter(str(o["refundStatus"]) for o in book.orders)),
+            }
+        return {
+            "games": games,
+            "get_orders_calls": self.get_orders_calls,
+            "arrived_calls": len(self.arrived_calls),
+            "rejected": dict(self.rejected),
+            "faults": self.injector.counters.__dict__,
+        }
+
+    def app(self) -> web.Application:
+        """The aiohttp application serving this simulator."""
+        app = web.Application(middlewares=[self.injector.middleware])
+        app.router.add_post(GET_ORDERS, self.get_orders)
+        app.router.add_post(ARRIVED, self.arrived)
+        app.router.add_get("/_sandbox/jogos", self.inspect)
+        app.router.add_post("/_sandbox/jogos/faults", self.set_faults)
+        return app
+
+    # -- notifications ------------------------------------------------------------------------
+    def notification_body(self, game_id: int, order_id: str, paytype: str) -> bytes:
+        """The exact bytes of a payment (`pay`) or refund (`refund`) notification.
+
+        Raises KeyError for an unknown order.
+        """
+        order = self.books[game_id].get(order_id)
+        if order is None:
+            raise KeyError(order_id)
+        return jogos_auth.encode_body({"paytype": paytype, **order})
+
+    async def notify(
+        self, session: aiohttp.ClientSession, url: str, game_id: int, order_id: str,
+        paytype: str = "pay",
+    ) -> tuple[int, Any]:
+        """Send a signed notification to `url`; returns (HTTP status, parsed JSON or text).
+
+        Raises KeyError for an unknown order and aiohttp.ClientError on network failure.
+        """
+        body = self.notification_body(game_id, order_id, paytype)
+        headers = jogos_auth.signed_headers(body, self.books[game_id].shared_key)
+        async with session.post(url, data=body, headers=headers) as response:
+            text = await response.text()
+            try:
+                return response.status, json.loads(text)
+            except ValueError:
+                return response.status, text
