@@ -137,16 +137,29 @@ def cmd_config(args: argparse.Namespace) -> int:
     Raises ConfigError listing every problem.
     """
     config = load_config(args.config)
-    print(f"jogos.base_url       {config.jogos.base_url}")
-    print(f"jogos.game_id        {config.jogos.game_id}")
-    print(f"jogos.shared_key     {config.jogos.shared_key}")
-    print(f"pgos.cli_url         {config.pgos.cli_url}")
-    print(f"pgos.backend_url     {config.pgos.backend_url}")
-    print(f"pgos.title_id        {config.pgos.title_id}")
-    print(f"pgos.title_region_id {config.pgos.title_region_id}")
-    print(f"pgos.server_key      {config.pgos.key.secret_id}-{config.pgos.server_key}")
-    print(f"ledger.path          {config.db_path}")
-    print(f"catalog.path         {config.catalog_path} ({len(config.catalog)} products)")
+    rows = [
+        ("jogos.base_url", config.jogos.base_url),
+        ("jogos.game_id", config.jogos.game_id),
+        ("jogos.shared_key", config.jogos.shared_key),
+    ]
+    if config.pgos is not None:
+        rows += [
+            ("pgos.cli_url", config.pgos.cli_url),
+            ("pgos.backend_url", config.pgos.backend_url),
+            ("pgos.title_id", config.pgos.title_id),
+            ("pgos.title_region_id", config.pgos.title_region_id),
+            ("pgos.server_key", f"{config.pgos.key.secret_id}-{config.pgos.server_key}"),
+        ]
+    if config.sink is not None:
+        rows += [("fulfilment.url", config.sink.url), ("fulfilment.secret", config.sink.secret)]
+    rows += [
+        ("ledger.path", config.db_path),
+        ("catalog.path", f"{config.catalog_path} ({len(config.catalog)} products)"),
+        ("engine", config.engine),
+        ("policy", f"{config.policy}, clawback={config.clawback}"),
+    ]
+    for name, value in rows:
+        print(f"{name:<22}{value}")
     return 0
 
 

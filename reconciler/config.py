@@ -17,7 +17,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from reconciler.auth.pgos import ServerKey, backend_url_for_region, split_server_key
+from reconciler.clients.pgos import PgosApi
 from reconciler.core.catalog import Catalog, parse_catalog
+from reconciler.core.plan import AdoptPolicy, Identity, Policy
 from reconciler.errors import ConfigError
 from reconciler.secret import Secret
 
@@ -33,10 +35,14 @@ class Setting:
     env: str
     section: str
     key: str
-    kind: str = "str"  # str | int | url | path | secret
+    kind: str = "str"  # str | int | float | choice | url | path | secret
     required: bool = True
     default: object = None
+    choices: tuple[str, ...] = ()
 
+
+PGOS_REQUIRED = ("PGOS_CLI_URL", "PGOS_TITLE_ID", "PGOS_TITLE_REGION_ID", "PGOS_SERVER_KEY")
+_API = PgosApi()
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("JOGOS_BASE_URL", "jogos", "base_url", "url", default=DEFAULT_JOGOS_BASE_URL),
@@ -46,13 +52,44 @@ SETTINGS: tuple[Setting, ...] = (
         "JOGOS_PUBLIC_KEY_URL", "jogos", "public_key_url", "url",
         default=DEFAULT_JOGOS_PUBLIC_KEY_URL,
     ),
-    Setting("PGOS_CLI_URL", "pgos", "cli_url", "url"),
+    Setting("PGOS_CLI_URL", "pgos", "cli_url", "url", required=False),
     Setting("PGOS_BACKEND_URL", "pgos", "backend_url", "url", required=False),
-    Setting("PGOS_TITLE_ID", "pgos", "title_id"),
-    Setting("PGOS_TITLE_REGION_ID", "pgos", "title_region_id"),
-    Setting("PGOS_SERVER_KEY", "pgos", "server_key", "secret"),
+    Setting("PGOS_TITLE_ID", "pgos", "title_id", required=False),
+    Setting("PGOS_TITLE_REGION_ID", "pgos", "title_region_id", required=False),
+    Setting("PGOS_SERVER_KEY", "pgos", "server_key", "secret", required=False),
     Setting("RECONCILER_DB", "ledger", "path", "path", default=DEFAULT_DB_PATH),
     Setting("RECONCILER_CATALOG", "catalog", "path", "path"),
+    Setting("RECONCILER_PAGE_SIZE", "engine", "page_size", "int", default=100),
+    Setting("RECONCILER_CONCURRENCY", "engine", "concurrency", "int", default=8),
+    Setting("RECONCILER_EFFECT_CONCURRENCY", "engine", "effect_concurrency", "int", default=16),
+    Setting("RECONCILER_TIMEOUT_S", "engine", "timeout_s", "float", default=10.0),
+    Setting("RECONCILER_MAX_ATTEMPTS", "engine", "max_attempts", "int", default=5),
+    Setting("RECONCILER_BACKOFF_S", "engine", "backoff_s", "float", default=0.2),
+    Setting("RECONCILER_BACKOFF_MAX_S", "engine", "backoff_max_s", "float", default=5.0),
+    Setting("RECONCILER_IDENTITY", "policy", "identity", "choice", default="linked",
+            choices=tuple(Identity)),
+    Setting("RECONCILER_ADOPT", "policy", "adopt", "choice", default="record",
+            choices=tuple(AdoptPolicy)),
+    Setting("RECONCILER_CLAWBACK", "policy", "clawback", "choice", default="fail",
+            choices=("fail", "negative", "debt")),
+    Setting("PGOS_CMD_GRANT_ITEMS", "pgos_api", "grant_items", default=_API.grant_items),
+    Setting("PGOS_CMD_REVOKE_INSTANCES", "pgos_api", "revoke_instances",
+            default=_API.revoke_instances),
+    Setting("PGOS_CMD_INVENTORY", "pgos_api", "inventory", default=_API.inventory),
+    Setting("PGOS_CMD_GRANT_CURRENCY", "pgos_api", "grant_currency",
+            default=_API.grant_currency),
+    Setting("PGOS_CMD_SUBTRACT_CURRENCY", "pgos_api", "subtract_currency",
+            default=_API.subtract_currency),
+    Setting("PGOS_CMD_HELP", "pgos_api", "help", default=_API.help),
+    Setting("PGOS_ERRNO_INSUFFICIENT_BALANCE", "pgos_api", "insufficient_balance_errno", "int",
+            default=_API.insufficient_balance_errno),
+    Setting("PGOS_ERRNO_INSTANCE_STATE", "pgos_api", "instance_state_errno", "int",
+            default=_API.instance_state_errno),
+    Setting("RECONCILER_FULFILMENT", "fulfilment", "target", "choice", default="pgos",
+            choices=("pgos", "http")),
+    Setting("SINK_URL", "fulfilment", "url", "url", required=False),
+    Setting("SINK_CLIENT_ID", "fulfilment", "client_id", required=False),
+    Setting("SINK_SECRET", "fulfilment", "secret", "secret", required=False),
 )
 ENV = tuple(s.env for s in SETTINGS)
 SECRET_ENV = tuple(s.env for s in SETTINGS if s.kind == "secret")
@@ -85,18 +122,50 @@ class PgosConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class EngineSettings:
+    """How hard the engine pushes the remote systems."""
+
+    page_size: int = 100
+    concurrency: int = 8
+    effect_concurrency: int = 16
+    timeout_s: float = 10.0
+    max_attempts: int = 5
+    backoff_s: float = 0.2
+    backoff_max_s: float = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class SinkConfig:
+    """A studio game server receiving grants and revocations (fulfilment target `http`)."""
+
+    url: str
+    client_id: str
+    secret: Secret
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """The whole validated configuration."""
 
     jogos: JogosConfig
-    pgos: PgosConfig
+    pgos: PgosConfig | None
     db_path: Path
     catalog_path: Path
     catalog: Catalog
+    engine: EngineSettings
+    policy: Policy
+    clawback: str
+    pgos_api: PgosApi
+    sink: SinkConfig | None
 
     def secrets(self) -> list[str]:
         """Every configured secret value (for scanners that prove none leaked)."""
-        return [self.jogos.shared_key.reveal(), self.pgos.server_key.reveal()]
+        found = [self.jogos.shared_key.reveal()]
+        if self.pgos is not None:
+            found.append(self.pgos.server_key.reveal())
+        if self.sink is not None:
+            found.append(self.sink.secret.reveal())
+        return found
 
 
 def _read_text(path: Path) -> str:
@@ -144,6 +213,20 @@ def _check(s: Setting, value: object, problems: list[str]) -> object:
             problems.append(f"{name}: must be a positive integer, got {text!r}")
             return None
         return int(text)
+    if s.kind == "float":
+        try:
+            number = float(str(value).strip())
+        except ValueError:
+            number = -1.0
+        if isinstance(value, bool) or not number > 0:
+            problems.append(f"{name}: must be a positive number, got {value!r}")
+            return None
+        return number
+    if s.kind == "choice":
+        if value not in s.choices:
+            problems.append(f"{name}: must be one of {', '.join(s.choices)}, got {value!r}")
+            return None
+        return str(value)
     if not isinstance(value, str) or not value.strip():
         problems.append(f"{name}: must be a non-empty string")
         return None
@@ -189,6 +272,13 @@ def build_config(
     for s in SETTINGS:
         if s.env in raw:
             v[s.env] = _check(s, raw[s.env], problems)
+    target = v.get("RECONCILER_FULFILMENT")
+    if target == "pgos":
+        problems.extend(f"{s.section}.{s.key} / {s.env}: is required (fulfilment target pgos)"
+                        for s in SETTINGS if s.env in PGOS_REQUIRED and s.env not in raw)
+    if target == "http":
+        problems.extend(f"{s.section}.{s.key} / {s.env}: is required (fulfilment target http)"
+                        for s in SETTINGS if s.section == "fulfilment" and s.env not in raw)
     server_key: Secret | None = v.get("PGOS_SERVER_KEY")
     if server_key is not None:
         try:
@@ -205,19 +295,41 @@ def build_config(
         catalog = _load_catalog(path, read_file, problems)
     if problems:
         raise ConfigError(problems)
-    region = v["PGOS_TITLE_REGION_ID"]
+    pgos = None
+    if all(name in v for name in PGOS_REQUIRED):
+        region = v["PGOS_TITLE_REGION_ID"]
+        pgos = PgosConfig(
+            v["PGOS_CLI_URL"], v.get("PGOS_BACKEND_URL") or backend_url_for_region(region),
+            v["PGOS_TITLE_ID"], region, v["PGOS_SERVER_KEY"],
+        )
+    sink = None
+    if target == "http":
+        sink = SinkConfig(v["SINK_URL"], v["SINK_CLIENT_ID"], v["SINK_SECRET"])
     return Config(
         jogos=JogosConfig(
             v["JOGOS_BASE_URL"], v["JOGOS_GAME_ID"], v["JOGOS_SHARED_KEY"],
             v["JOGOS_PUBLIC_KEY_URL"],
         ),
-        pgos=PgosConfig(
-            v["PGOS_CLI_URL"], v.get("PGOS_BACKEND_URL") or backend_url_for_region(region),
-            v["PGOS_TITLE_ID"], region, v["PGOS_SERVER_KEY"],
-        ),
+        pgos=pgos,
         db_path=Path(v["RECONCILER_DB"]),
         catalog_path=v["RECONCILER_CATALOG"],
         catalog=catalog,
+        engine=EngineSettings(
+            v["RECONCILER_PAGE_SIZE"], v["RECONCILER_CONCURRENCY"],
+            v["RECONCILER_EFFECT_CONCURRENCY"], v["RECONCILER_TIMEOUT_S"],
+            v["RECONCILER_MAX_ATTEMPTS"], v["RECONCILER_BACKOFF_S"],
+            v["RECONCILER_BACKOFF_MAX_S"],
+        ),
+        policy=Policy(AdoptPolicy(v["RECONCILER_ADOPT"]), Identity(v["RECONCILER_IDENTITY"])),
+        clawback=v["RECONCILER_CLAWBACK"],
+        pgos_api=PgosApi(
+            grant_items=v["PGOS_CMD_GRANT_ITEMS"], revoke_instances=v["PGOS_CMD_REVOKE_INSTANCES"],
+            inventory=v["PGOS_CMD_INVENTORY"], grant_currency=v["PGOS_CMD_GRANT_CURRENCY"],
+            subtract_currency=v["PGOS_CMD_SUBTRACT_CURRENCY"], help=v["PGOS_CMD_HELP"],
+            insufficient_balance_errno=v["PGOS_ERRNO_INSUFFICIENT_BALANCE"],
+            instance_state_errno=v["PGOS_ERRNO_INSTANCE_STATE"],
+        ),
+        sink=sink,
     )
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from aiohttp import web
 
 from reconciler.auth import pgos as pgos_auth
+from reconciler.clients.pgos import PgosApi
 from reconciler.errors import AuthError
 from reconciler.sandbox.faults import FaultInjector, Faults
 
@@ -32,22 +33,10 @@ OK = 0
 E_PARAM = 1001
 E_COMMAND = 1002
 E_AUTH = 1003
-E_BALANCE = 1004
-E_INSTANCE = 1005
+E_BALANCE = PgosApi().insufficient_balance_errno
+E_INSTANCE = PgosApi().instance_state_errno
 E_TOKEN_REUSED = 1006
 E_SYSTEM = 500
-
-
-@dataclass(frozen=True)
-class CommandNames:
-    """The economy commands' names (defaults: the reconciler's defaults)."""
-
-    grant_items: str = "grant-items-to-player"
-    revoke_instances: str = "batch-revoke-instances"
-    inventory: str = "get-player-inventory"
-    grant_currency: str = "grant-currency-to-player"
-    subtract_currency: str = "subtract-player-currency"
-    help: str = "help"
 
 
 class CommandError(Exception):
@@ -105,13 +94,13 @@ class PgosSim:
         title_id: str,
         title_region_id: str,
         server_key: str,
-        names: CommandNames | None = None,
+        names: PgosApi | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.title_id = title_id
         self.title_region_id = title_region_id
         self.key = pgos_auth.split_server_key(server_key)
-        self.names = names or CommandNames()
+        self.names = names or PgosApi()
         self.clock = clock
         self.players: dict[str, Player] = {}
         self.tokens: dict[str, tuple[str, str, dict[str, Any]]] = {}
@@ -246,7 +235,8 @@ class PgosSim:
         if command == n.help:
             if params.get("help_command") not in (None, "pgos_cli"):
                 raise CommandError(E_PARAM, "help_command must be pgos_cli")
-            return {"Commands": sorted(asdict(n).values())}
+            return {"Commands": sorted([n.grant_items, n.revoke_instances, n.inventory,
+                                        n.grant_currency, n.subtract_currency, n.help])}
         raise CommandError(E_COMMAND, f"unknown command {command!r}")
 
     # -- HTTP ---------------------------------------------------------------------------------

@@ -16,10 +16,11 @@ from typing import Any
 from aiohttp import web
 
 from reconciler.auth import s2s
+from reconciler.clients.pgos import PgosApi
 from reconciler.sandbox.gameserver import GameServerSim
 from reconciler.sandbox.jogos import JogosSim
 from reconciler.sandbox.orders import OrderMix
-from reconciler.sandbox.pgos import CommandNames, PgosSim
+from reconciler.sandbox.pgos import PgosSim
 from reconciler.secret import Secret
 
 SANDBOX_CATALOG = """\
@@ -59,7 +60,7 @@ class SandboxOptions:
     app_secret: str = field(default_factory=lambda: secrets.token_hex(16))
     max_page_size: int = 100
     success_code: str | int = "200"
-    names: CommandNames = field(default_factory=CommandNames)
+    names: PgosApi = field(default_factory=PgosApi)
     ports: tuple[int, int, int] = (0, 0, 0)
 
 

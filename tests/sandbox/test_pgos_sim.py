@@ -8,6 +8,7 @@ import aiohttp
 import pytest
 
 from reconciler.auth import pgos
+from reconciler.clients.pgos import PgosApi
 from reconciler.sandbox import pgos as sim
 from reconciler.sandbox.runner import Sandbox
 
@@ -166,7 +167,7 @@ async def test_backend_inventory_uses_region_ticket(sandbox: Sandbox,
 
 
 async def test_configurable_command_names() -> None:
-    names = sim.CommandNames(grant_items="economy.grant")
+    names = PgosApi(grant_items="economy.grant")
     pgos_sim = sim.PgosSim(title_id="5", title_region_id="r", server_key="AAAA-BBBB-CCCC-DDDD-EEEE",
                            names=names)
     data = pgos_sim.run("economy.grant", {"PlayerID": "p", "IdempotencyToken": "t",

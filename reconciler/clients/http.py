@@ -1,0 +1,46 @@
+"""One POST with a JSON answer: timing, classification of transport failures."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import aiohttp
+
+from reconciler.clients.retry import RequestStats, TransientError
+
+
+async def post_json(
+    session: aiohttp.ClientSession, url: str, body: bytes, headers: Mapping[str, str], *,
+    timeout_s: float, stats: RequestStats, name: str,
+) -> Any:
+    """POST `body` and return the parsed JSON answer.
+
+    Raises TransientError on network errors, timeouts, HTTP 429 or 5xx, other non-2xx
+    answers and bodies that are not JSON.
+    """
+    started = time.perf_counter()
+    stats.requests[name] += 1
+    try:
+        async with session.post(url, data=body, headers=dict(headers),
+                                timeout=aiohttp.ClientTimeout(total=timeout_s)) as response:
+            text = await response.read()
+            status = response.status
+    except (TimeoutError, aiohttp.ClientError) as exc:
+        stats.failures[f"{name}:network"] += 1
+        raise TransientError(f"{name}: {type(exc).__name__}") from exc
+    finally:
+        stats.seconds[name] = stats.seconds.get(name, 0.0) + time.perf_counter() - started
+    if status == 429 or status >= 500:
+        stats.failures[f"{name}:http{status}"] += 1
+        raise TransientError(f"{name}: HTTP {status}")
+    if not 200 <= status < 300:
+        stats.failures[f"{name}:http{status}"] += 1
+        raise TransientError(f"{name}: unexpected HTTP {status}")
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        stats.failures[f"{name}:malformed"] += 1
+        raise TransientError(f"{name}: answer is not JSON") from exc

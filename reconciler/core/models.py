@@ -1,0 +1,117 @@
+"""Orders as the store reports them, parsed strictly, and the ids derived from them.
+
+Rules: parsing never raises anything but MalformedOrder (so one bad row cannot abort a pass);
+the digest covers every field the plan reads, so an unchanged digest means nothing to do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any
+
+from reconciler.errors import ReconcilerError
+
+
+class RefundStatus(IntEnum):
+    """Jogos `refundStatus`."""
+
+    REFUNDING = 0
+    REFUNDED = 1
+    REFUND_FAILED = 2
+    REFUND_REJECTED = 3
+
+
+class MalformedOrder(ReconcilerError):
+    """A row of getOrders that cannot be understood; `reason` says why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    """One Jogos order, as the store says it is now."""
+
+    game_id: int
+    order_id: str
+    user_id: str
+    product_id: str
+    arrived: bool
+    pay_time_s: int
+    refund_status: RefundStatus | None = None
+    refund_time_s: int | None = None
+
+    @property
+    def key(self) -> tuple[int, str]:
+        """(game id, order id): unique across games."""
+        return (self.game_id, self.order_id)
+
+    def digest(self) -> str:
+        """A short hash of every field the plan reads."""
+        text = (
+            f"{self.user_id}|{self.product_id}|{int(self.arrived)}|{self.pay_time_s}|"
+            f"{'' if self.refund_status is None else int(self.refund_status)}|"
+            f"{'' if self.refund_time_s is None else self.refund_time_s}"
+        )
+        return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+
+
+def effect_id(kind: str, game_id: int, order_id: str) -> str:
+    """The deterministic id of an effect: `grant:<game>:<order>` and the like."""
+    return f"{kind}:{game_id}:{order_id}"
+
+
+def _int(raw: Mapping[str, Any], name: str, *, optional: bool = False) -> int | None:
+    value = raw.get(name)
+    if value is None and optional:
+        return None
+    if isinstance(value, bool):
+        raise MalformedOrder(f"{name} is a boolean")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    raise MalformedOrder(f"{name} is {'missing' if value is None else 'not an integer'}")
+
+
+def _text(raw: Mapping[str, Any], name: str, max_len: int = 128) -> str:
+    value = raw.get(name)
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise MalformedOrder(f"{name} is {'missing' if value is None else 'not a string'}")
+    text = str(value).strip()
+    if not text or len(text) > max_len or any(ch.isspace() or ch in ":" for ch in text):
+        raise MalformedOrder(f"{name} is empty, too long or has spaces or ':'")
+    return text
+
+
+def parse_order(game_id: int, raw: object) -> Order:
+    """Validate one getOrders row (or notification body) into an Order.
+
+    Raises MalformedOrder naming the first bad field.
+    """
+    if not isinstance(raw, Mapping):
+        raise MalformedOrder("row is not an object")
+    arrived = _int(raw, "arrivedStatus")
+    if arrived not in (0, 1):
+        raise MalformedOrder("arrivedStatus is not 0 or 1")
+    refund = _int(raw, "refundStatus", optional=True)
+    if refund is not None and refund not in tuple(RefundStatus):
+        raise MalformedOrder("refundStatus is not 0, 1, 2 or 3")
+    pay_time_s = _int(raw, "payTime")
+    assert pay_time_s is not None
+    if pay_time_s > 10**11:  # milliseconds
+        pay_time_s //= 1000
+    return Order(
+        game_id=game_id,
+        order_id=_text(raw, "orderId"),
+        user_id=_text(raw, "userId"),
+        product_id=_text(raw, "productId"),
+        arrived=arrived == 1,
+        pay_time_s=pay_time_s,
+        refund_status=None if refund is None else RefundStatus(refund),
+        refund_time_s=_int(raw, "refundTime", optional=True),
+    )

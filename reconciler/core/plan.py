@@ -1,0 +1,157 @@
+"""The plan: what must be done so that store, ledger and game agree. A pure function.
+
+Rules: `plan` reads orders (as the store says now), the ledger's view of each order, the
+catalog, the player links and the policy, and returns actions; it never does I/O. Applying its
+actions and planning again yields nothing. Per order, actions come in the order they must run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+from reconciler.core.catalog import Catalog, Product
+from reconciler.core.models import Order, RefundStatus, effect_id
+from reconciler.core.states import EffectState
+from reconciler.errors import InvariantError
+
+S = EffectState
+
+
+class ActionKind(StrEnum):
+    """What an action does."""
+
+    GRANT = "grant"
+    MARK_DELIVERED = "arrived"
+    REVOKE = "revoke"
+    ADOPT = "adopt"
+    ATTENTION = "attention"
+
+
+class Attention(StrEnum):
+    """Why an order waits for a person or a change."""
+
+    UNKNOWN_PRODUCT = "unknown_product"
+    UNLINKED_PLAYER = "unlinked_player"
+
+
+class AdoptPolicy(StrEnum):
+    """What to do with an order the store says was delivered but we never granted."""
+
+    RECORD = "record"  # record it as delivered elsewhere; do not grant; report it
+    GRANT = "grant"  # grant it anyway
+
+
+class Identity(StrEnum):
+    """How a Jogos user maps to a PGOS player."""
+
+    SAME = "same"  # the PGOS player id is the Jogos user id
+    LINKED = "linked"  # through links recorded in the ledger
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """The operator's choices that change the plan."""
+
+    adopt: AdoptPolicy = AdoptPolicy.RECORD
+    identity: Identity = Identity.LINKED
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerOrder:
+    """What the ledger knows of one order's effects."""
+
+    grant: EffectState | None = None
+    arrived: EffectState | None = None
+    revoke: EffectState | None = None
+    adopted: bool = False
+    attention: str | None = None
+
+
+NOTHING = LedgerOrder()
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """One step of the plan for one order."""
+
+    kind: ActionKind
+    order: Order
+    player_id: str | None = None
+    product: Product | None = None
+    reason: str | None = None
+
+    @property
+    def effect_id(self) -> str:
+        """The deterministic id of this action's effect."""
+        return effect_id(self.kind.value, self.order.game_id, self.order.order_id)
+
+
+def resolve_player(
+    order: Order, identity: Identity, links: Mapping[tuple[int, str], str]
+) -> str | None:
+    """The PGOS player id for the order's user, or None when it is not linked."""
+    if identity is Identity.SAME:
+        return order.user_id
+    return links.get((order.game_id, order.user_id))
+
+
+def plan_order(
+    order: Order, book: LedgerOrder, product: Product | None, player_id: str | None,
+    policy: Policy,
+) -> list[Action]:
+    """The actions for one order, in the order they must run."""
+    grant, revoke = book.grant, book.revoke
+    uncertain = grant in (S.IN_FLIGHT, S.FAILED)  # may have been applied: settle it first
+    if order.refund_status is RefundStatus.REFUNDED:
+        actions = [Action(ActionKind.GRANT, order)] if uncertain else []
+        if (grant is S.DONE or uncertain) and revoke not in (S.DONE, S.ATTENTION):
+            actions.append(Action(ActionKind.REVOKE, order))
+        return actions
+    if order.refund_status is RefundStatus.REFUNDING or book.adopted:
+        return []
+    if grant is S.ATTENTION:
+        return []
+    deliver = [] if order.arrived or book.arrived is S.ATTENTION else [
+        Action(ActionKind.MARK_DELIVERED, order)]
+    if grant is S.DONE:
+        return deliver
+    if uncertain:
+        return [Action(ActionKind.GRANT, order), *deliver]
+    reason = None
+    if product is None:
+        reason = Attention.UNKNOWN_PRODUCT
+    elif player_id is None:
+        reason = Attention.UNLINKED_PLAYER
+    if reason is not None:
+        if book.attention == reason:
+            return []
+        return [Action(ActionKind.ATTENTION, order, reason=reason.value)]
+    if order.arrived and policy.adopt is AdoptPolicy.RECORD:
+        return [Action(ActionKind.ADOPT, order)]
+    return [Action(ActionKind.GRANT, order, player_id, product), *deliver]
+
+
+def plan(
+    orders: Iterable[Order],
+    ledger: Mapping[tuple[int, str], LedgerOrder],
+    catalogs: Mapping[int, Catalog],
+    links: Mapping[tuple[int, str], str],
+    policy: Policy,
+) -> list[Action]:
+    """Every action needed, sorted by (game id, order id) then by the order they must run.
+
+    Raises InvariantError when the same order appears twice (the fetcher merges duplicates).
+    """
+    seen: set[tuple[int, str]] = set()
+    actions: list[Action] = []
+    for order in sorted(orders, key=lambda o: o.key):
+        if order.key in seen:
+            raise InvariantError(f"order {order.order_id} of game {order.game_id} appears twice")
+        seen.add(order.key)
+        catalog = catalogs.get(order.game_id)
+        product = catalog.get(order.product_id) if catalog is not None else None
+        player = resolve_player(order, policy.identity, links)
+        actions.extend(plan_order(order, ledger.get(order.key, NOTHING), product, player, policy))
+    return actions

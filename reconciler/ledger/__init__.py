@@ -1,0 +1,326 @@
+"""The ledger: the only code that touches SQLite.
+
+Rules: the database file is created with mode 0600, in WAL mode with a busy timeout; its schema
+changes only through `migrations`. Every write is a short transaction; an effect's intent is
+committed before its remote call and its outcome after it. Secrets are never written here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from reconciler.core.models import Order
+from reconciler.core.plan import LedgerOrder
+from reconciler.core.states import EffectState, check_transition
+from reconciler.errors import ConfigError
+from reconciler.ledger.migrations import migrations
+
+BUSY_TIMEOUT_MS = 10_000
+CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class RecordFigures:
+    """What recording a batch of orders changed."""
+
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Effect:
+    """One effect row."""
+
+    id: str
+    kind: str
+    game_id: int
+    order_id: str
+    player_id: str | None
+    state: EffectState
+    attempts: int
+    payload: dict[str, Any]
+    response: dict[str, Any] | None
+    last_error: str | None
+
+
+def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def create_private_file(path: Path) -> None:
+    """Create `path` (and its folder) with mode 0600 if it does not exist.
+
+    Raises ConfigError when the folder cannot be created or the file cannot be opened.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        os.close(fd)
+    except OSError as exc:
+        raise ConfigError(f"ledger {path}: cannot create: {exc.strerror}") from exc
+
+
+class Ledger:
+    """The local books: orders seen, effects applied, runs, links and debts."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    @classmethod
+    def open(cls, path: str | Path) -> Ledger:
+        """Open (creating with mode 0600) and migrate the ledger at `path`.
+
+        Raises ConfigError when the file cannot be created or is not a SQLite database.
+        """
+        path = Path(path)
+        if str(path) != ":memory:":
+            create_private_file(path)
+        try:
+            conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000,
+                                   isolation_level=None)
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            db = Database(conn)
+            migrations.apply(db)
+        except sqlite3.DatabaseError as exc:
+            raise ConfigError(f"ledger {path}: not a usable SQLite database: {exc}") from exc
+        return cls(db)
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.db.conn.close()
+
+    # -- orders -----------------------------------------------------------------------------
+    def record_orders(self, orders: Sequence[Order], now_s: int) -> RecordFigures:
+        """Insert new orders and update changed ones; unchanged ones are not written.
+
+        Raises sqlite3.Error on database failure (the batch is rolled back).
+        """
+        new = changed = 0
+        for chunk in _chunks(orders):
+            by_game: dict[int, list[Order]] = {}
+            for order in chunk:
+                by_game.setdefault(order.game_id, []).append(order)
+            writes: list[tuple[Order, bool]] = []
+            for game_id, group in by_game.items():
+                marks = ",".join("?" * len(group))
+                known = dict(self.db.execute(
+                    f"SELECT order_id, digest FROM orders WHERE game_id = ? "  # noqa: S608
+                    f"AND order_id IN ({marks})",
+                    [game_id, *(o.order_id for o in group)],
+                ).fetchall())
+                for order in group:
+                    digest = known.get(order.order_id)
+                    if digest is None:
+                        writes.append((order, True))
+                    elif digest != order.digest():
+                        writes.append((order, False))
+            if not writes:
+                continue
+            with self.db.atomic():
+                for order, is_new in writes:
+                    self.db.execute(
+                        """INSERT INTO orders (game_id, order_id, user_id, product_id,
+                             arrived_status, pay_time_s, refund_status, refund_time_s, digest,
+                             first_seen_s, changed_s)
+                           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                           ON CONFLICT (game_id, order_id) DO UPDATE SET
+                             user_id = excluded.user_id, product_id = excluded.product_id,
+                             arrived_status = excluded.arrived_status,
+                             pay_time_s = excluded.pay_time_s,
+                             refund_status = excluded.refund_status,
+                             refund_time_s = excluded.refund_time_s,
+                             digest = excluded.digest, changed_s = excluded.changed_s""",
+                        [order.game_id, order.order_id, order.user_id, order.product_id,
+                         int(order.arrived), order.pay_time_s,
+                         None if order.refund_status is None else int(order.refund_status),
+                         order.refund_time_s, order.digest(), now_s, now_s],
+                    )
+                    if is_new:
+                        new += 1
+                    else:
+                        changed += 1
+        return RecordFigures(new, changed, len(orders) - new - changed)
+
+    def quarantine(self, game_id: int, raw: object, reason: str, now_s: int) -> None:
+        """Keep a row that could not be parsed, with the reason; counted once per content."""
+        text = json.dumps(raw, sort_keys=True, default=str)[:10_000]
+        row_id = hashlib.blake2b(f"{game_id}|{text}".encode(), digest_size=12).hexdigest()
+        with self.db.atomic():
+            self.db.execute(
+                """INSERT INTO quarantine (id, game_id, raw, reason, first_seen_s, last_seen_s,
+                     times_seen) VALUES (?, ?, ?, ?, ?, ?, 1)
+                   ON CONFLICT (id) DO UPDATE SET last_seen_s = excluded.last_seen_s,
+                     times_seen = times_seen + 1, reason = excluded.reason""",
+                [row_id, game_id, text, reason, now_s, now_s],
+            )
+
+    def set_adopted(self, game_id: int, order_id: str) -> None:
+        """Record that the order was delivered elsewhere (adopted, never granted by us)."""
+        with self.db.atomic():
+            self.db.execute("UPDATE orders SET adopted = 1 WHERE game_id = ? AND order_id = ?",
+                            [game_id, order_id])
+
+    def set_attention(self, game_id: int, order_id: str, reason: str | None) -> None:
+        """Set (or, with None, clear) why an order waits for a person or a change."""
+        with self.db.atomic():
+            self.db.execute("UPDATE orders SET attention = ? WHERE game_id = ? AND order_id = ?",
+                            [reason, game_id, order_id])
+
+    def view(self, game_ids: Iterable[int]) -> dict[tuple[int, str], LedgerOrder]:
+        """The ledger's view of every order that has an effect or a flag, for the plan."""
+        games = list(game_ids)
+        marks = ",".join("?" * len(games))
+        states: dict[tuple[int, str], dict[str, Any]] = {}
+        for kind, game_id, order_id, state in self.db.execute(
+            f"SELECT kind, game_id, order_id, state FROM effects WHERE game_id IN ({marks})",  # noqa: S608
+            games,
+        ):
+            states.setdefault((game_id, order_id), {})[kind] = EffectState(state)
+        for game_id, order_id, adopted, attention in self.db.execute(
+            f"SELECT game_id, order_id, adopted, attention FROM orders "  # noqa: S608
+            f"WHERE game_id IN ({marks}) AND (adopted = 1 OR attention IS NOT NULL)",
+            games,
+        ):
+            entry = states.setdefault((game_id, order_id), {})
+            entry["adopted"] = bool(adopted)
+            entry["attention"] = attention
+        return {key: LedgerOrder(**fields) for key, fields in states.items()}
+
+    def order_count(self, game_id: int | None = None) -> int:
+        """How many orders the ledger holds (for one game, or all)."""
+        if game_id is None:
+            return int(self.db.execute("SELECT count(*) FROM orders").fetchone()[0])
+        return int(self.db.execute("SELECT count(*) FROM orders WHERE game_id = ?",
+                                   [game_id]).fetchone()[0])
+
+    # -- effects ----------------------------------------------------------------------------
+    def effect(self, effect_id: str) -> Effect | None:
+        """The effect row, or None."""
+        row = self.db.execute(
+            "SELECT id, kind, game_id, order_id, player_id, state, attempts, payload, response,"
+            " last_error FROM effects WHERE id = ?", [effect_id],
+        ).fetchone()
+        if row is None:
+            return None
+        return Effect(row[0], row[1], row[2], row[3], row[4], EffectState(row[5]), row[6],
+                      json.loads(row[7] or "{}"), json.loads(row[8]) if row[8] else None,
+                      row[9])
+
+    def begin_effect(self, effect_id: str, kind: str, game_id: int, order_id: str,
+                     player_id: str | None, payload: dict[str, Any], now_s: int) -> Effect:
+        """Commit the intent: the effect is in flight, one more attempt. The payload of an
+        existing effect is kept (a re-send must send the same thing).
+
+        Raises InvariantError on an impossible transition (e.g. an effect already done).
+        """
+        with self.db.atomic():
+            current = self.effect(effect_id)
+            check_transition(effect_id, current.state if current else None,
+                             EffectState.IN_FLIGHT)
+            if current is None:
+                self.db.execute(
+                    """INSERT INTO effects (id, kind, game_id, order_id, player_id, state,
+                         attempts, payload, created_s, updated_s)
+                       VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?)""",
+                    [effect_id, kind, game_id, order_id, player_id, EffectState.IN_FLIGHT.value,
+                     json.dumps(payload, sort_keys=True), now_s, now_s],
+                )
+            else:
+                self.db.execute(
+                    "UPDATE effects SET state = ?, attempts = attempts + 1, updated_s = ? "
+                    "WHERE id = ?", [EffectState.IN_FLIGHT.value, now_s, effect_id],
+                )
+            effect = self.effect(effect_id)
+            assert effect is not None
+            return effect
+
+    def finish_effect(self, effect_id: str, state: EffectState, now_s: int, *,
+                      response: dict[str, Any] | None = None, error: str | None = None) -> None:
+        """Commit the outcome of an effect in flight.
+
+        Raises InvariantError when the effect is not in flight.
+        """
+        with self.db.atomic():
+            current = self.effect(effect_id)
+            check_transition(effect_id, current.state if current else None, state)
+            self.db.execute(
+                "UPDATE effects SET state = ?, response = coalesce(?, response), last_error = ?,"
+                " updated_s = ? WHERE id = ?",
+                [state.value, json.dumps(response, sort_keys=True) if response is not None
+                 else None, error, now_s, effect_id],
+            )
+
+    def effects_in(self, states: Iterable[EffectState]) -> list[Effect]:
+        """Every effect in one of `states`."""
+        wanted = [s.value for s in states]
+        marks = ",".join("?" * len(wanted))
+        ids = [row[0] for row in self.db.execute(
+            f"SELECT id FROM effects WHERE state IN ({marks}) ORDER BY id", wanted)]  # noqa: S608
+        return [e for e in map(self.effect, ids) if e is not None]
+
+    # -- links, debts, runs -----------------------------------------------------------------
+    def link(self, game_id: int, user_id: str, player_id: str, now_s: int,
+             source: str = "import") -> None:
+        """Record (or replace) the PGOS player of a Jogos user."""
+        with self.db.atomic():
+            self.db.table("links").upsert(
+                {"game_id": game_id, "user_id": user_id, "player_id": player_id,
+                 "linked_s": now_s, "source": source},
+                pk=("game_id", "user_id"),
+            )
+
+    def links(self, game_ids: Iterable[int]) -> dict[tuple[int, str], str]:
+        """Every link of these games."""
+        games = list(game_ids)
+        marks = ",".join("?" * len(games))
+        return {(g, u): p for g, u, p in self.db.execute(
+            f"SELECT game_id, user_id, player_id FROM links WHERE game_id IN ({marks})",  # noqa: S608
+            games)}
+
+    def record_debt(self, debt_id: str, game_id: int, order_id: str, player_id: str,
+                    kind: str, code: str, amount: int, now_s: int) -> None:
+        """Record what a clawback could not take back (once per id)."""
+        with self.db.atomic():
+            self.db.execute(
+                "INSERT OR IGNORE INTO debts (id, game_id, order_id, player_id, kind, code, "
+                "amount, created_s) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [debt_id, game_id, order_id, player_id, kind, code, amount, now_s],
+            )
+
+    def start_run(self, kind: str, now_s: int) -> int:
+        """Record the start of a run; returns its id."""
+        with self.db.atomic():
+            cursor = self.db.execute(
+                "INSERT INTO runs (kind, started_s, status) VALUES (?, ?, 'running')",
+                [kind, now_s])
+            return int(cursor.lastrowid or 0)
+
+    def finish_run(self, run_id: int, status: str, figures: dict[str, Any], now_s: int) -> None:
+        """Record the end of a run with its figures."""
+        with self.db.atomic():
+            self.db.execute(
+                "UPDATE runs SET finished_s = ?, status = ?, figures = ? WHERE id = ?",
+                [now_s, status, json.dumps(figures, sort_keys=True), run_id])
+
+    def counts(self) -> dict[str, int]:
+        """Row counts of every table (for summaries and tests)."""
+        return {name: int(self.db.execute(f"SELECT count(*) FROM {name}").fetchone()[0])  # noqa: S608
+                for name in ("orders", "quarantine", "effects", "runs", "links", "debts")}
+
+    def integrity_ok(self) -> bool:
+        """PRAGMA integrity_check says ok."""
+        return bool(self.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok")
