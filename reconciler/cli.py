@@ -8,16 +8,27 @@ clear message and exit status 1 (2 for usage errors); no traceback, no secret.
 from __future__ import annotations
 
 import argparse
+import asyncio
+import csv
+import json
 import secrets
 import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import aiohttp
+
 from reconciler import __version__
 from reconciler.auth import jogos, pgos, s2s, signed_headers
+from reconciler.clients.pgos import PgosClient
+from reconciler.clients.retry import RequestStats, RetryPolicy
 from reconciler.config import load_config
+from reconciler.engine.passes import describe, open_engine, run_pass, summary_line
 from reconciler.errors import ConfigError, ReconcilerError
+from reconciler.ledger import Ledger
+from reconciler.logs import setup_logging
+from reconciler.progress import LogProgress, TerminalProgress
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -131,6 +142,110 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     return serve(args)
 
 
+def _progress() -> TerminalProgress | LogProgress:
+    return TerminalProgress() if sys.stderr.isatty() else LogProgress()
+
+
+def cmd_catch_up(args: argparse.Namespace) -> int:
+    """One full pass now. Exit 0 when everything settled, 3 when something needs attention.
+
+    Raises ReconcilerError (configuration, upstream refusal); main turns it into exit 1.
+    """
+    config = load_config(args.config)
+
+    async def go() -> int:
+        progress = _progress()
+        async with open_engine(config, dry_run=args.dry_run) as engine:
+            report = await run_pass(engine, dry_run=args.dry_run, progress=progress)
+        progress.close()
+        if args.dry_run:
+            planned = {k: v for k, v in report.figures.items() if k.startswith("planned_")}
+            print(f"dry run: {report.figures.get('orders', 0)} orders, plan {planned or 'empty'}")
+            for action in report.actions[: args.show]:
+                print("  " + describe(action))
+            if len(report.actions) > args.show:
+                print(f"  ... and {len(report.actions) - args.show} more")
+            return 0
+        print(summary_line(report.figures, report.pending))
+        return 0 if report.settled else 3
+
+    return asyncio.run(go())
+
+
+def cmd_players_import(args: argparse.Namespace) -> int:
+    """Import Jogos user -> PGOS player links from a CSV (user_id,player_id[,game_id]).
+
+    Every row is checked before anything is written. Raises ConfigError listing bad rows.
+    """
+    config = load_config(args.config)
+    links = read_links_csv(Path(args.file), config.jogos.game_id)
+    ledger = Ledger.open(config.db_path)
+    try:
+        count = ledger.link_many(links, int(time.time()), source=f"import:{Path(args.file).name}")
+    finally:
+        ledger.close()
+    print(f"linked {count} players")
+    return 0
+
+
+def read_links_csv(path: Path, default_game_id: int) -> list[tuple[int, str, str]]:
+    """Parse and check a links CSV. Raises ConfigError naming every bad row."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from exc
+    reader = csv.DictReader(text.splitlines())
+    fields = set(reader.fieldnames or ())
+    if not {"user_id", "player_id"} <= fields:
+        raise ConfigError(f"{path}: header must name user_id and player_id (game_id optional)")
+    problems, links = [], []
+    for line, row in enumerate(reader, start=2):
+        user, player = (row.get("user_id") or "").strip(), (row.get("player_id") or "").strip()
+        game = (row.get("game_id") or str(default_game_id)).strip()
+        if not user or not player or not game.isdigit():
+            problems.append(f"{path}:{line}: user_id, player_id and a numeric game_id needed")
+            continue
+        links.append((int(game), user, player))
+    if problems:
+        raise ConfigError(problems)
+    return links
+
+
+def cmd_pgos_help(args: argparse.Namespace) -> int:
+    """Ask PGOS for its command list, to map the real command names.
+
+    Raises ConfigError without PGOS configuration, UpstreamError when PGOS refuses.
+    """
+    config = load_config(args.config)
+    if config.pgos is None:
+        raise ConfigError("PGOS is not configured (PGOS_CLI_URL, PGOS_SERVER_KEY, ...)")
+    pgos_config = config.pgos
+
+    async def go() -> dict[str, object]:
+        async with aiohttp.ClientSession() as session:
+            client = PgosClient(
+                session, cli_url=pgos_config.cli_url, title_id=pgos_config.title_id,
+                title_region_id=pgos_config.title_region_id, server_key=pgos_config.key,
+                api=config.pgos_api, retry=RetryPolicy(max_attempts=3),
+                timeout_s=config.engine.timeout_s, stats=RequestStats(), clock=time.time)
+            return await client.help()
+
+    print(json.dumps(asyncio.run(go()), indent=2, sort_keys=True))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """README's first command: sandbox + two full passes.
+
+    Raises ReconcilerError when a pass fails.
+    """
+    from reconciler.demo import prepare, run_demo
+
+    folder = Path(args.folder)
+    catalog = prepare(folder)
+    return asyncio.run(run_demo(folder, catalog.resolve(), args.orders, args.seed))
+
+
 def cmd_config(args: argparse.Namespace) -> int:
     """Validate the configuration and print it with secrets masked.
 
@@ -179,6 +294,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--config", metavar="FILE", help="TOML configuration (default: $RECONCILER_CONFIG)"
     )
+    parser.add_argument("--log-format", choices=("text", "json"), default="text",
+                        help="log lines as text or JSON (for journald or a collector)")
+    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING, ERROR")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     sign = sub.add_parser(
@@ -225,6 +343,33 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sandbox.set_defaults(handler=cmd_sandbox)
 
+    catch_up = sub.add_parser(
+        "catch-up", help="run one full reconciliation pass now",
+        description="Read every Jogos order, settle the differences, exit 0 when everything "
+        "is settled, 3 when something needs attention, 1 on error.",
+    )
+    catch_up.add_argument("--dry-run", action="store_true",
+                          help="print the plan and change nothing anywhere")
+    catch_up.add_argument("--show", type=int, default=20, help="dry run: actions to list")
+    catch_up.set_defaults(handler=cmd_catch_up)
+
+    players = sub.add_parser("players", help="player links (Jogos user -> PGOS player)")
+    players_sub = players.add_subparsers(dest="players_command", required=True)
+    players_import = players_sub.add_parser("import", help="import links from a CSV file")
+    players_import.add_argument("file", help="CSV with user_id,player_id[,game_id]")
+    players_import.set_defaults(handler=cmd_players_import)
+
+    pgos_cmd = sub.add_parser("pgos", help="PGOS utilities")
+    pgos_sub = pgos_cmd.add_subparsers(dest="pgos_command", required=True)
+    pgos_sub.add_parser("help", help="list the server's CLI commands").set_defaults(
+        handler=cmd_pgos_help)
+
+    demo = sub.add_parser("demo", help="run the sandbox and two full passes against it")
+    demo.add_argument("--orders", type=int, default=5000, help="orders to generate")
+    demo.add_argument("--seed", type=int, default=1, help="seed of the generated orders")
+    demo.add_argument("--folder", default="state/demo", help="where the demo's files go")
+    demo.set_defaults(handler=cmd_demo)
+
     config = sub.add_parser("config", help="validate the configuration and show it (masked)")
     config.set_defaults(handler=cmd_config)
     return parser
@@ -234,6 +379,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    setup_logging(args.log_format, args.log_level)
     handler: Handler = args.handler
     try:
         return handler(args)

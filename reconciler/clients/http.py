@@ -9,7 +9,7 @@ from typing import Any
 
 import aiohttp
 
-from reconciler.clients.retry import RequestStats, TransientError
+from reconciler.clients.retry import PermanentError, RequestStats, TransientError
 
 
 async def post_json(
@@ -18,8 +18,8 @@ async def post_json(
 ) -> Any:
     """POST `body` and return the parsed JSON answer.
 
-    Raises TransientError on network errors, timeouts, HTTP 429 or 5xx, other non-2xx
-    answers and bodies that are not JSON.
+    Raises TransientError on network errors, timeouts, HTTP 429 or 5xx and bodies that are not
+    JSON; PermanentError on any other non-2xx answer.
     """
     started = time.perf_counter()
     stats.requests[name] += 1
@@ -38,7 +38,7 @@ async def post_json(
         raise TransientError(f"{name}: HTTP {status}")
     if not 200 <= status < 300:
         stats.failures[f"{name}:http{status}"] += 1
-        raise TransientError(f"{name}: unexpected HTTP {status}")
+        raise PermanentError(f"http{status}", f"{name}: refused with HTTP {status}")
     try:
         return json.loads(text)
     except ValueError as exc:

@@ -230,7 +230,7 @@ class Ledger:
         with self.db.atomic():
             current = self.effect(effect_id)
             check_transition(effect_id, current.state if current else None,
-                             EffectState.IN_FLIGHT)
+                             EffectState.IN_FLIGHT, kind=kind)
             if current is None:
                 self.db.execute(
                     """INSERT INTO effects (id, kind, game_id, order_id, player_id, state,
@@ -276,12 +276,16 @@ class Ledger:
     def link(self, game_id: int, user_id: str, player_id: str, now_s: int,
              source: str = "import") -> None:
         """Record (or replace) the PGOS player of a Jogos user."""
+        self.link_many([(game_id, user_id, player_id)], now_s, source)
+
+    def link_many(self, links: Iterable[tuple[int, str, str]], now_s: int,
+                  source: str = "import") -> int:
+        """Record (or replace) many links in one transaction; returns how many."""
+        rows = [{"game_id": g, "user_id": u, "player_id": p, "linked_s": now_s,
+                 "source": source} for g, u, p in links]
         with self.db.atomic():
-            self.db.table("links").upsert(
-                {"game_id": game_id, "user_id": user_id, "player_id": player_id,
-                 "linked_s": now_s, "source": source},
-                pk=("game_id", "user_id"),
-            )
+            self.db.table("links").upsert_all(rows, pk=("game_id", "user_id"))
+        return len(rows)
 
     def links(self, game_ids: Iterable[int]) -> dict[tuple[int, str], str]:
         """Every link of these games."""

@@ -1,0 +1,236 @@
+"""A full pass over every game, and the wiring that owns the HTTP session.
+
+Rules: `open_engine` is the start-up/shut-down hook: it owns the aiohttp session and the
+ledger and closes both. `run_pass` reads the store, records what changed, plans, and acts;
+with `dry_run` it writes nothing anywhere and only returns the plan.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import aiohttp
+
+from reconciler.clients.jogos import JogosClient
+from reconciler.clients.pgos import PgosClient
+from reconciler.clients.retry import RequestStats, RetryPolicy
+from reconciler.clients.sink import SinkClient
+from reconciler.config import Config
+from reconciler.core.catalog import Catalog
+from reconciler.core.models import Order
+from reconciler.core.plan import Action, ActionKind, Policy, plan
+from reconciler.engine.effects import Executor, Fulfilment, PgosFulfilment, SinkFulfilment
+from reconciler.engine.fetch import FetchResult, fetch_orders, run_bounded
+from reconciler.errors import ConfigError
+from reconciler.ledger import Ledger
+
+log = logging.getLogger("reconciler.engine")
+
+
+class Progress(Protocol):
+    """Receives progress of a pass (a terminal bar, log lines, nothing)."""
+
+    def pages(self, done: int, known: int) -> None: ...
+
+    def effects(self, done: int, total: int) -> None: ...
+
+
+@dataclass
+class GameRuntime:
+    """One game served by the engine."""
+
+    game_id: int
+    jogos: JogosClient
+    catalog: Catalog
+
+
+@dataclass
+class Engine:
+    """Everything a pass needs, wired."""
+
+    ledger: Ledger
+    games: list[GameRuntime]
+    fulfilment: Fulfilment
+    policy: Policy
+    clawback: str
+    page_size: int
+    concurrency: int
+    effect_concurrency: int
+    stats: RequestStats
+    clock: Callable[[], float] = time.time
+
+
+@dataclass
+class PassReport:
+    """What a pass saw, planned and did."""
+
+    figures: dict[str, Any]
+    actions: list[Action] = field(default_factory=list)
+    pending: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def settled(self) -> bool:
+        """True when nothing is failed, in flight, waiting for attention or quarantined."""
+        return not any(self.pending.values())
+
+
+@asynccontextmanager
+async def open_engine(config: Config, *, clock: Callable[[], float] = time.time,
+                      dry_run: bool = False) -> AsyncIterator[Engine]:
+    """Wire clients, fulfilment and ledger from `config`; close them on exit.
+
+    With `dry_run` and no ledger file yet, an in-memory ledger is used (nothing is created).
+    Raises ConfigError when the ledger cannot be opened or a fulfilment target is incomplete.
+    """
+    settings = config.engine
+    retry = RetryPolicy(settings.max_attempts, settings.backoff_s, settings.backoff_max_s)
+    stats = RequestStats()
+    path = config.db_path
+    ledger = Ledger.open(":memory:" if dry_run and not path.exists() else path)
+    connector = aiohttp.TCPConnector(limit=settings.concurrency + settings.effect_concurrency + 4)
+    try:
+        async with aiohttp.ClientSession(connector=connector) as session:
+            jogos = JogosClient(session, base_url=config.jogos.base_url,
+                                game_id=config.jogos.game_id,
+                                shared_key=config.jogos.shared_key.reveal(), retry=retry,
+                                timeout_s=settings.timeout_s, stats=stats)
+            fulfilment: Fulfilment
+            if config.sink is not None:
+                fulfilment = SinkFulfilment(SinkClient(
+                    session, url=config.sink.url, client_id=config.sink.client_id,
+                    secret=config.sink.secret.reveal(), retry=retry,
+                    timeout_s=settings.timeout_s, stats=stats, clock=clock))
+            elif config.pgos is not None:
+                fulfilment = PgosFulfilment(PgosClient(
+                    session, cli_url=config.pgos.cli_url, title_id=config.pgos.title_id,
+                    title_region_id=config.pgos.title_region_id, server_key=config.pgos.key,
+                    api=config.pgos_api, retry=retry, timeout_s=settings.timeout_s,
+                    stats=stats, clock=clock), config.clawback)
+            else:
+                raise ConfigError("no fulfilment target: configure pgos or fulfilment.url")
+            yield Engine(
+                ledger=ledger,
+                games=[GameRuntime(config.jogos.game_id, jogos, config.catalog)],
+                fulfilment=fulfilment, policy=config.policy, clawback=config.clawback,
+                page_size=settings.page_size, concurrency=settings.concurrency,
+                effect_concurrency=settings.effect_concurrency, stats=stats, clock=clock,
+            )
+    finally:
+        ledger.close()
+
+
+def pending_counts(ledger: Ledger, game_ids: list[int]) -> dict[str, int]:
+    """What is not settled: effects failed, in flight or in attention, orders waiting for
+    attention, quarantined rows."""
+    marks = ",".join("?" * len(game_ids))
+    db = ledger.db
+    counts = {state: 0 for state in ("failed", "in_flight", "attention")}
+    for state, n in db.execute(
+        f"SELECT state, count(*) FROM effects WHERE game_id IN ({marks}) "  # noqa: S608
+        "AND state IN ('failed', 'in_flight', 'attention') GROUP BY state", game_ids,
+    ):
+        counts[state] = n
+    counts["orders_attention"] = db.execute(
+        f"SELECT count(*) FROM orders WHERE game_id IN ({marks}) "  # noqa: S608
+        "AND attention IS NOT NULL AND adopted = 0", game_ids).fetchone()[0]
+    counts["quarantined"] = db.execute(
+        f"SELECT count(*) FROM quarantine WHERE game_id IN ({marks})",  # noqa: S608
+        game_ids).fetchone()[0]
+    return counts
+
+
+async def run_pass(engine: Engine, *, dry_run: bool = False,
+                   progress: Progress | None = None, kind: str = "catch-up") -> PassReport:
+    """One full pass over every game.
+
+    Raises PermanentError when a store refuses us (the pass stops, recorded as failed),
+    TransientError when retries ran out, UpstreamError when paging cannot cover the list.
+    """
+    started = time.perf_counter()
+    ledger, now = engine.ledger, int(engine.clock())
+    run_id = None if dry_run else ledger.start_run(kind, now)
+    requests_before = engine.stats.total()
+    figures: dict[str, Any] = Counter()
+    try:
+        orders: list[Order] = []
+        for game in engine.games:
+            fetched: FetchResult = await fetch_orders(
+                game.jogos, page_size=engine.page_size, concurrency=engine.concurrency,
+                on_page=progress.pages if progress else None)
+            figures["pages"] += fetched.pages_read
+            figures["rereads"] += fetched.rereads
+            figures["orders"] += len(fetched.orders)
+            figures["malformed"] += len(fetched.malformed)
+            figures["total_drift"] += fetched.total_at_end - fetched.total_at_start
+            game_orders = list(fetched.orders.values())
+            orders.extend(game_orders)
+            if not dry_run:
+                for raw, reason in fetched.malformed:
+                    ledger.quarantine(game.game_id, raw, reason, now)
+                recorded = ledger.record_orders(game_orders, now)
+                figures["new"] += recorded.new
+                figures["changed"] += recorded.changed
+                figures["unchanged"] += recorded.unchanged
+        game_ids = [g.game_id for g in engine.games]
+        actions = plan(orders, ledger.view(game_ids),
+                       {g.game_id: g.catalog for g in engine.games},
+                       ledger.links(game_ids), engine.policy)
+        for action in actions:
+            figures[f"planned_{action.kind.value}"] += 1
+        if dry_run:
+            figures["duration_s"] = round(time.perf_counter() - started, 3)
+            return PassReport(dict(figures), actions, {})
+        executor = Executor(ledger, {g.game_id: g.jogos for g in engine.games},
+                            engine.fulfilment, engine.clawback, engine.clock)
+        by_order: dict[tuple[int, str], list[Action]] = {}
+        for action in actions:
+            by_order.setdefault(action.order.key, []).append(action)
+        done = [0]
+        total = len(actions)
+
+        async def settle(order_actions: list[Action]) -> None:
+            await executor.run_order(order_actions)
+            done[0] += len(order_actions)
+            if progress:
+                progress.effects(done[0], total)
+
+        await run_bounded(list(by_order.values()), settle, engine.effect_concurrency)
+        figures.update({f"effect_{k}": v for k, v in executor.outcomes.items()})
+        pending = pending_counts(ledger, game_ids)
+        figures["requests"] = engine.stats.total() - requests_before
+        figures["duration_s"] = round(time.perf_counter() - started, 3)
+        status = "settled" if not any(pending.values()) else "pending"
+        ledger.finish_run(run_id or 0, status, {**figures, "pending": pending},
+                          int(engine.clock()))
+        log.info("pass %s: %s", status, summary_line(dict(figures), pending))
+        return PassReport(dict(figures), actions, pending)
+    except BaseException as exc:
+        if run_id is not None:
+            ledger.finish_run(run_id, "error", {**figures, "error": type(exc).__name__},
+                              int(engine.clock()))
+        raise
+
+
+def summary_line(figures: dict[str, Any], pending: dict[str, int]) -> str:
+    """One line with a pass's figures, for logs and terminals."""
+    keys = ("orders", "new", "changed", "malformed", "pages", "rereads", "requests",
+            "duration_s")
+    parts = [f"{k}={figures.get(k, 0)}" for k in keys]
+    parts += [f"{k}={v}" for k, v in sorted(figures.items()) if k.startswith("effect_")]
+    parts += [f"{k}={v}" for k, v in pending.items() if v]
+    return " ".join(parts)
+
+
+def describe(action: Action) -> str:
+    """A row of the dry-run table."""
+    o = action.order
+    extra = action.reason or (action.product.product_id if action.product else "")
+    if action.kind is ActionKind.GRANT and action.player_id:
+        extra = f"{extra} -> player {action.player_id}"
+    return f"{action.kind.value:<10} {o.game_id:<8} {o.order_id:<32} {extra}"
