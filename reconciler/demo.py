@@ -30,7 +30,8 @@ def prepare(folder: Path) -> Path:
 
 
 async def run_demo(folder: Path, catalog: Path, orders: int, seed: int) -> int:
-    """Start the sandbox, run three passes (refunds arrive before the second), show what each did; exit status of the last pass.
+    """Start the sandbox, run three passes (refunds arrive before the second), show what each
+    did; returns the exit status of the last pass.
 
     Raises ReconcilerError when a pass fails.
     """

@@ -41,7 +41,8 @@ class RetryPolicy:
         return AsyncRetrying(
             retry=retry_if_exception_type(TransientError),
             stop=stop_after_attempt(self.max_attempts),
-            wait=wait_exponential_jitter(initial=self.initial_s, max=self.max_wait_s),
+            wait=wait_exponential_jitter(multiplier=self.initial_s, max=self.max_wait_s,
+                                         jitter=self.initial_s),
             reraise=True,
         )
 

@@ -113,8 +113,10 @@ def plan_order(
         return []
     if grant is S.ATTENTION:
         return []
-    deliver = [] if order.arrived or book.arrived is S.ATTENTION else [
-        Action(ActionKind.MARK_DELIVERED, order)]
+    # Mark delivered when the store says not delivered, or when our last mark is uncertain
+    # (a lost answer): sending it again is harmless and settles the effect.
+    deliver = [Action(ActionKind.MARK_DELIVERED, order)] if book.arrived is not S.ATTENTION and (
+        not order.arrived or book.arrived in (S.IN_FLIGHT, S.FAILED)) else []
     if grant is S.DONE:
         return deliver
     if uncertain:

@@ -169,9 +169,11 @@ class Ledger:
             )
 
     def set_adopted(self, game_id: int, order_id: str) -> None:
-        """Record that the order was delivered elsewhere (adopted, never granted by us)."""
+        """Record that the order was delivered elsewhere (adopted, never granted by us); it no
+        longer waits for attention."""
         with self.db.atomic():
-            self.db.execute("UPDATE orders SET adopted = 1 WHERE game_id = ? AND order_id = ?",
+            self.db.execute("UPDATE orders SET adopted = 1, attention = NULL "
+                            "WHERE game_id = ? AND order_id = ?",
                             [game_id, order_id])
 
     def set_attention(self, game_id: int, order_id: str, reason: str | None) -> None:

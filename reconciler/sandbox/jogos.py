@@ -95,11 +95,12 @@ class JogosSim:
 
     # -- state changes a test or the drift makes -------------------------------------------
     def add_orders(self, game_id: int, count: int) -> list[dict[str, Any]]:
-        """Append `count` new orders (newest), paid now."""
+        """Append `count` new orders (newest), paid now, not yet delivered nor refunded."""
         book = self.books[game_id]
         made = [book.factory.make(pay_time_s=int(self.clock())) for _ in range(count)]
         for order in made:
             order["refundStatus"] = order["refundTime"] = None
+            order["arrivedStatus"] = 0
             book.add(order)
         return made
 
