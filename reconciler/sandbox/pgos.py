@@ -287,7 +287,8 @@ class PgosSim:
         try:
             data = self.run(command, params)
         except CommandError as exc:
-            reason = {E_PARAM: "param", E_COMMAND: "command"}.get(exc.errno, "command_failed")
+            reason = {E_PARAM: "param", E_COMMAND: "command",
+                      E_TOKEN_REUSED: "token_reused"}.get(exc.errno, "command_failed")
             return self._error(exc.errno, str(exc), reason)
         return web.json_response({"errno": OK, "errmsg": "", "data": data})
 

@@ -20,7 +20,7 @@ from reconciler.sandbox.faults import Faults
 from reconciler.sandbox.jogos import Drift
 from reconciler.sandbox.orders import OrderMix
 from reconciler.sandbox.runner import SANDBOX_CATALOG, Sandbox, SandboxOptions
-from tests.engine.books import check_books, delivered_at_start
+from reconciler.sandbox.books import check_books, delivered_at_start
 from tests.engine.conftest import ConfigFactory
 
 CATALOG = parse_catalog(tomllib.loads(SANDBOX_CATALOG))
