@@ -20,13 +20,13 @@ from pathlib import Path
 import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _sandbox import peak_rss_mib, sandbox_process, set_latency  # noqa: E402
+from _sandbox import peak_rss_mib, sandbox_process, set_latency
 
-from reconciler.clients.jogos import JogosClient  # noqa: E402
-from reconciler.clients.retry import RequestStats, RetryPolicy  # noqa: E402
-from reconciler.config import build_config  # noqa: E402
-from reconciler.engine.fetch import fetch_orders  # noqa: E402
-from reconciler.engine.passes import open_engine, run_pass, summary_line  # noqa: E402
+from reconciler.clients.jogos import JogosClient
+from reconciler.clients.retry import RequestStats, RetryPolicy
+from reconciler.config import build_config
+from reconciler.engine.fetch import fetch_orders
+from reconciler.engine.passes import open_engine, run_pass, summary_line
 
 
 async def read_phase(env: dict[str, str], page_size: int, concurrency: int) -> dict[str, float]:

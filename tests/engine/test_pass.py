@@ -16,11 +16,11 @@ from reconciler.core.catalog import parse_catalog
 from reconciler.engine.fetch import fetch_orders
 from reconciler.engine.passes import PassReport, open_engine, run_pass
 from reconciler.ledger import Ledger
+from reconciler.sandbox.books import check_books, delivered_at_start
 from reconciler.sandbox.faults import Faults
 from reconciler.sandbox.jogos import Drift
 from reconciler.sandbox.orders import OrderMix
 from reconciler.sandbox.runner import SANDBOX_CATALOG, Sandbox, SandboxOptions
-from reconciler.sandbox.books import check_books, delivered_at_start
 from tests.engine.conftest import ConfigFactory
 
 CATALOG = parse_catalog(tomllib.loads(SANDBOX_CATALOG))
