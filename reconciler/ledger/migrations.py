@@ -56,3 +56,19 @@ def m001_initial(db: Database) -> None:
          "code": str, "amount": int, "created_s": int},
         pk="id",
     )
+
+
+@migrations()
+def m002_daemon(db: Database) -> None:
+    """Jogos notifications received, and service-to-service nonces (replays refused across
+    restarts)."""
+    db.table("notifications").create(
+        {"id": str, "game_id": int, "order_id": str, "paytype": str, "body": str,
+         "received_s": int, "settled_s": int},
+        pk="id",
+    )
+    db.table("notifications").create_index(["game_id", "order_id"])
+    db.table("nonces").create(
+        {"client_id": str, "nonce": str, "expires_s": int}, pk=("client_id", "nonce"),
+    )
+    db.table("nonces").create_index(["expires_s"])

@@ -53,7 +53,7 @@ def check_books(sandbox: Sandbox, catalog: Catalog, delivered_elsewhere: set[str
                                                          for c in product.currency]
         granted = [t for t in tokens if applied[t]]
         refund = order["refundStatus"]
-        player = str(order["userId"])
+        owner = str(order["userId"])
         if granted and len(granted) != len(tokens):
             found.add(f"{oid}: partly granted {granted}")
         if refund == 1:
@@ -78,9 +78,9 @@ def check_books(sandbox: Sandbox, catalog: Catalog, delivered_elsewhere: set[str
         if order["arrivedStatus"] != 1:
             found.add(f"{oid}: granted but not marked delivered")
         for c in product.currency:
-            want_balance[(player, c.code)] += c.amount
+            want_balance[(owner, c.code)] += c.amount
         for item in product.items:
-            want_items[(player, item.item_id)] += 1
+            want_items[(owner, item.item_id)] += 1
     have_balance: Counter[tuple[str, str]] = Counter()
     have_items: Counter[tuple[str, str]] = Counter()
     for player_id, player in sandbox.pgos.players.items():
