@@ -90,6 +90,20 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SINK_URL", "fulfilment", "url", "url", required=False),
     Setting("SINK_CLIENT_ID", "fulfilment", "client_id", required=False),
     Setting("SINK_SECRET", "fulfilment", "secret", "secret", required=False),
+    Setting("RECONCILER_LISTEN", "daemon", "listen", default="127.0.0.1:8080"),
+    Setting("RECONCILER_NOTIFY_PATH", "daemon", "notify_path", default="/jogos/notify"),
+    Setting("RECONCILER_PASS_INTERVAL_S", "daemon", "pass_interval_s", "int", default=300),
+    Setting("RECONCILER_DRAIN_INTERVAL_S", "daemon", "drain_interval_s", "int", default=60),
+    Setting("RECONCILER_AUDIT_CRON", "daemon", "audit_cron", "cron", default="0 6 * * *"),
+    Setting("RECONCILER_MAX_BODY_BYTES", "daemon", "max_body_bytes", "int", default=65536),
+    Setting("RECONCILER_STOP_TIMEOUT_S", "daemon", "stop_timeout_s", "float", default=30.0),
+    Setting("RECONCILER_HEALTHY_AGE_S", "daemon", "healthy_age_s", "int", default=1800),
+    Setting("OPS_CLIENT_ID", "ops", "client_id", required=False),
+    Setting("OPS_HMAC_SECRET", "ops", "hmac_secret", "secret", required=False),
+    Setting("OPS_BASIC_SECRET", "ops", "basic_secret", "secret", required=False),
+    Setting("OPS_API_KEY", "ops", "api_key", "secret", required=False),
+    Setting("OPS_ECDSA_PUBLIC_KEY", "ops", "ecdsa_public_key", "path", required=False),
+    Setting("OPS_WINDOW_S", "ops", "window_s", "int", default=300),
 )
 ENV = tuple(s.env for s in SETTINGS)
 SECRET_ENV = tuple(s.env for s in SETTINGS if s.kind == "secret")
@@ -144,6 +158,34 @@ class SinkConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class OpsClient:
+    """The client allowed on /ops/ and /link (service-to-service credentials)."""
+
+    client_id: str
+    hmac_secret: Secret | None
+    basic_secret: Secret | None
+    api_key: Secret | None
+    ecdsa_public_key_pem: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DaemonSettings:
+    """`reconciler run`: where it listens and how often it works."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    notify_path: str = "/jogos/notify"
+    pass_interval_s: int = 300
+    drain_interval_s: int = 60
+    audit_cron: str = "0 6 * * *"
+    max_body_bytes: int = 65536
+    stop_timeout_s: float = 30.0
+    healthy_age_s: int = 1800
+    ops_window_s: int = 300
+    ops_client: OpsClient | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """The whole validated configuration."""
 
@@ -157,10 +199,15 @@ class Config:
     clawback: str
     pgos_api: PgosApi
     sink: SinkConfig | None
+    daemon: DaemonSettings
 
     def secrets(self) -> list[str]:
         """Every configured secret value (for scanners that prove none leaked)."""
         found = [self.jogos.shared_key.reveal()]
+        client = self.daemon.ops_client
+        if client is not None:
+            found += [s.reveal() for s in (client.hmac_secret, client.basic_secret,
+                                           client.api_key) if s is not None]
         if self.pgos is not None:
             found.append(self.pgos.server_key.reveal())
         if self.sink is not None:
@@ -222,6 +269,15 @@ def _check(s: Setting, value: object, problems: list[str]) -> object:
             problems.append(f"{name}: must be a positive number, got {value!r}")
             return None
         return number
+    if s.kind == "cron":
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(str(value))
+        except ValueError as exc:
+            problems.append(f"{name}: not a crontab expression ({exc})")
+            return None
+        return str(value)
     if s.kind == "choice":
         if value not in s.choices:
             problems.append(f"{name}: must be one of {', '.join(s.choices)}, got {value!r}")
@@ -302,6 +358,9 @@ def build_config(
             v["PGOS_CLI_URL"], v.get("PGOS_BACKEND_URL") or backend_url_for_region(region),
             v["PGOS_TITLE_ID"], region, v["PGOS_SERVER_KEY"],
         )
+    daemon = _daemon_settings(v, read_file, problems)
+    if problems:
+        raise ConfigError(problems)
     sink = None
     if target == "http":
         sink = SinkConfig(v["SINK_URL"], v["SINK_CLIENT_ID"], v["SINK_SECRET"])
@@ -330,6 +389,45 @@ def build_config(
             instance_state_errno=v["PGOS_ERRNO_INSTANCE_STATE"],
         ),
         sink=sink,
+        daemon=daemon,
+    )
+
+
+def _daemon_settings(v: dict[str, Any], read_file: Callable[[Path], str],
+                     problems: list[str]) -> DaemonSettings:
+    host, colon, port = str(v.get("RECONCILER_LISTEN") or "").rpartition(":")
+    if not colon or not port.isdigit() or not 0 < int(port) < 65536 or not host:
+        problems.append("daemon.listen / RECONCILER_LISTEN: must be HOST:PORT")
+        host, port = "127.0.0.1", "8080"
+    notify_path = str(v.get("RECONCILER_NOTIFY_PATH") or "")
+    if not notify_path.startswith("/") or notify_path.startswith(("/ops", "/link", "/healthz",
+                                                                  "/metrics")):
+        problems.append("daemon.notify_path / RECONCILER_NOTIFY_PATH: must start with / and "
+                        "not clash with /ops, /link, /healthz or /metrics")
+    client = None
+    if v.get("OPS_CLIENT_ID"):
+        pem = None
+        if v.get("OPS_ECDSA_PUBLIC_KEY"):
+            try:
+                pem = read_file(Path(v["OPS_ECDSA_PUBLIC_KEY"]))
+            except OSError as exc:
+                problems.append(f"ops.ecdsa_public_key / OPS_ECDSA_PUBLIC_KEY: cannot read: "
+                                f"{exc.strerror}")
+        client = OpsClient(v["OPS_CLIENT_ID"], v.get("OPS_HMAC_SECRET"),
+                           v.get("OPS_BASIC_SECRET"), v.get("OPS_API_KEY"), pem)
+        if not any((client.hmac_secret, client.basic_secret, client.api_key, pem)):
+            problems.append("ops: OPS_CLIENT_ID needs at least one credential (OPS_HMAC_SECRET,"
+                            " OPS_BASIC_SECRET, OPS_API_KEY, OPS_ECDSA_PUBLIC_KEY)")
+    return DaemonSettings(
+        host=host, port=int(port), notify_path=notify_path,
+        pass_interval_s=v.get("RECONCILER_PASS_INTERVAL_S") or 300,
+        drain_interval_s=v.get("RECONCILER_DRAIN_INTERVAL_S") or 60,
+        audit_cron=v.get("RECONCILER_AUDIT_CRON") or "0 6 * * *",
+        max_body_bytes=v.get("RECONCILER_MAX_BODY_BYTES") or 65536,
+        stop_timeout_s=v.get("RECONCILER_STOP_TIMEOUT_S") or 30.0,
+        healthy_age_s=v.get("RECONCILER_HEALTHY_AGE_S") or 1800,
+        ops_window_s=v.get("OPS_WINDOW_S") or 300,
+        ops_client=client,
     )
 
 

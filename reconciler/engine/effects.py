@@ -11,8 +11,10 @@ leave it `attention`.
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
 from reconciler.clients.jogos import JogosClient
@@ -158,26 +160,66 @@ class SinkFulfilment:
         return {"shortfalls": []}
 
 
+class KeyedLocks:
+    """One asyncio lock per order, so that a pass and a notification never act on the same
+    order at once; a lock lives only while someone holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[object, asyncio.Lock] = {}
+        self._users: Counter[object] = Counter()
+
+    @asynccontextmanager
+    async def hold(self, key: object) -> AsyncIterator[None]:
+        """Hold the lock of `key`."""
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        self._users[key] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._users[key] -= 1
+            if not self._users[key]:
+                del self._users[key]
+                self._locks.pop(key, None)
+
+
 class Executor:
     """Runs the plan's actions, recording intent and outcome around every remote call."""
 
     def __init__(self, ledger: Ledger, jogos: dict[int, JogosClient], fulfilment: Fulfilment,
-                 clawback: str, clock: Callable[[], float]) -> None:
+                 clawback: str, clock: Callable[[], float], locks: KeyedLocks) -> None:
         self.ledger = ledger
         self.jogos = jogos
         self.fulfilment = fulfilment
         self.clawback = clawback
         self.clock = clock
+        self.locks = locks
         self.outcomes: Counter[str] = Counter()
 
     def _now(self) -> int:
         return int(self.clock())
 
     async def run_order(self, actions: list[Action]) -> None:
-        """Run one order's actions in order, stopping at the first that does not succeed."""
-        for action in actions:
-            if not await self.run(action):
-                return
+        """Run one order's actions in order, stopping at the first that does not succeed.
+
+        The plan was made before the order's lock was taken; if someone else acted on the
+        order meanwhile, the effect states tell: an action whose effect is already done is
+        skipped (the next plan sees the truth).
+        """
+        if not actions:
+            return
+        async with self.locks.hold(actions[0].order.key):
+            for action in actions:
+                if self._already_done(action):
+                    continue
+                if not await self.run(action):
+                    return
+
+    def _already_done(self, action: Action) -> bool:
+        if action.kind not in (ActionKind.GRANT, ActionKind.REVOKE):
+            return False
+        effect = self.ledger.effect(action.effect_id)
+        return effect is not None and effect.state is S.DONE
 
     async def run(self, action: Action) -> bool:
         """Run one action; True when it succeeded."""

@@ -25,7 +25,13 @@ from reconciler.config import Config
 from reconciler.core.catalog import Catalog
 from reconciler.core.models import Order
 from reconciler.core.plan import Action, ActionKind, Policy, plan
-from reconciler.engine.effects import Executor, Fulfilment, PgosFulfilment, SinkFulfilment
+from reconciler.engine.effects import (
+    Executor,
+    Fulfilment,
+    KeyedLocks,
+    PgosFulfilment,
+    SinkFulfilment,
+)
 from reconciler.engine.fetch import FetchResult, fetch_orders, run_bounded
 from reconciler.errors import ConfigError
 from reconciler.ledger import Ledger
@@ -64,6 +70,24 @@ class Engine:
     effect_concurrency: int
     stats: RequestStats
     clock: Callable[[], float] = time.time
+    locks: KeyedLocks = field(default_factory=KeyedLocks)
+
+    @property
+    def game_ids(self) -> list[int]:
+        """Ids of the games served."""
+        return [g.game_id for g in self.games]
+
+    def executor(self) -> Executor:
+        """An executor sharing this engine's per-order locks."""
+        return Executor(self.ledger, {g.game_id: g.jogos for g in self.games},
+                        self.fulfilment, self.clawback, self.clock, self.locks)
+
+    def plan_for(self, orders: list[Order]) -> list[Action]:
+        """The plan for these orders against the ledger as it is now."""
+        game_ids = self.game_ids
+        return plan(orders, self.ledger.view(game_ids, [o.key for o in orders]),
+                    {g.game_id: g.catalog for g in self.games},
+                    self.ledger.links(game_ids), self.policy)
 
 
 @dataclass
@@ -177,7 +201,7 @@ async def run_pass(engine: Engine, *, dry_run: bool = False,
                 figures["new"] += recorded.new
                 figures["changed"] += recorded.changed
                 figures["unchanged"] += recorded.unchanged
-        game_ids = [g.game_id for g in engine.games]
+        game_ids = engine.game_ids
         actions = plan(orders, ledger.view(game_ids),
                        {g.game_id: g.catalog for g in engine.games},
                        ledger.links(game_ids), engine.policy)
@@ -186,22 +210,8 @@ async def run_pass(engine: Engine, *, dry_run: bool = False,
         if dry_run:
             figures["duration_s"] = round(time.perf_counter() - started, 3)
             return PassReport(dict(figures), actions, {})
-        executor = Executor(ledger, {g.game_id: g.jogos for g in engine.games},
-                            engine.fulfilment, engine.clawback, engine.clock)
-        by_order: dict[tuple[int, str], list[Action]] = {}
-        for action in actions:
-            by_order.setdefault(action.order.key, []).append(action)
-        done = [0]
-        total = len(actions)
-
-        async def settle(order_actions: list[Action]) -> None:
-            await executor.run_order(order_actions)
-            done[0] += len(order_actions)
-            if progress:
-                progress.effects(done[0], total)
-
-        await run_bounded(list(by_order.values()), settle, engine.effect_concurrency)
-        figures.update({f"effect_{k}": v for k, v in executor.outcomes.items()})
+        outcomes = await execute(engine, actions, progress)
+        figures.update({f"effect_{k}": v for k, v in outcomes.items()})
         pending = pending_counts(ledger, game_ids)
         figures["requests"] = engine.stats.total() - requests_before
         figures["duration_s"] = round(time.perf_counter() - started, 3)
@@ -215,6 +225,37 @@ async def run_pass(engine: Engine, *, dry_run: bool = False,
             ledger.finish_run(run_id, "error", {**figures, "error": type(exc).__name__},
                               int(engine.clock()))
         raise
+
+
+async def execute(engine: Engine, actions: list[Action],
+                  progress: Progress | None = None) -> Counter[str]:
+    """Run actions, orders in parallel (bounded), each order's actions in sequence."""
+    executor = engine.executor()
+    by_order: dict[tuple[int, str], list[Action]] = {}
+    for action in actions:
+        by_order.setdefault(action.order.key, []).append(action)
+    done = [0]
+
+    async def settle(order_actions: list[Action]) -> None:
+        await executor.run_order(order_actions)
+        done[0] += len(order_actions)
+        if progress:
+            progress.effects(done[0], len(actions))
+
+    await run_bounded(list(by_order.values()), settle, engine.effect_concurrency)
+    return executor.outcomes
+
+
+async def settle_orders(engine: Engine, orders: list[Order]) -> Counter[str]:
+    """Plan and act for these orders only (a notification, a new link, a drain)."""
+    return await execute(engine, engine.plan_for(orders))
+
+
+async def run_drain(engine: Engine) -> Counter[str]:
+    """Retry what is pending (failed, in flight, waiting for attention) from the ledger's own
+    record of the orders, without reading the store."""
+    keys = engine.ledger.unsettled_keys(engine.game_ids)
+    return await settle_orders(engine, engine.ledger.orders(keys))
 
 
 def summary_line(figures: dict[str, Any], pending: dict[str, int]) -> str:

@@ -189,21 +189,40 @@ class Ledger:
             self.db.execute("UPDATE orders SET attention = ? WHERE game_id = ? AND order_id = ?",
                             [reason, game_id, order_id])
 
-    def view(self, game_ids: Iterable[int]) -> dict[tuple[int, str], LedgerOrder]:
-        """The ledger's view of every order that has an effect or a flag, for the plan."""
+    def view(self, game_ids: Iterable[int],
+             keys: Iterable[tuple[int, str]] | None = None) -> dict[tuple[int, str], LedgerOrder]:
+        """The ledger's view of every order that has an effect or a flag, for the plan
+        (limited to `keys` when given)."""
         games = list(game_ids)
-        marks = ",".join("?" * len(games))
+        if keys is None:
+            marks = ",".join("?" * len(games))
+            effects = self.db.execute(
+                f"SELECT kind, game_id, order_id, state FROM effects WHERE game_id IN ({marks})",
+                games)
+            flags = self.db.execute(
+                f"SELECT game_id, order_id, adopted, attention FROM orders "
+                f"WHERE game_id IN ({marks}) AND (adopted = 1 OR attention IS NOT NULL)", games)
+            return self._view(effects, flags)
+        result: dict[tuple[int, str], LedgerOrder] = {}
+        for chunk in _chunks(list(keys)):
+            for game_id, group in _group(chunk).items():
+                marks = ",".join("?" * len(group))
+                effects = self.db.execute(
+                    "SELECT kind, game_id, order_id, state FROM effects WHERE game_id = ? "
+                    f"AND order_id IN ({marks})", [game_id, *group])
+                flags = self.db.execute(
+                    "SELECT game_id, order_id, adopted, attention FROM orders WHERE game_id = ? "
+                    f"AND order_id IN ({marks}) AND (adopted = 1 OR attention IS NOT NULL)",
+                    [game_id, *group])
+                result.update(self._view(effects, flags))
+        return result
+
+    @staticmethod
+    def _view(effects: Iterable[Any], flags: Iterable[Any]) -> dict[tuple[int, str], LedgerOrder]:
         states: dict[tuple[int, str], dict[str, Any]] = {}
-        for kind, game_id, order_id, state in self.db.execute(
-            f"SELECT kind, game_id, order_id, state FROM effects WHERE game_id IN ({marks})",
-            games,
-        ):
+        for kind, game_id, order_id, state in effects:
             states.setdefault((game_id, order_id), {})[kind] = EffectState(state)
-        for game_id, order_id, adopted, attention in self.db.execute(
-            f"SELECT game_id, order_id, adopted, attention FROM orders "
-            f"WHERE game_id IN ({marks}) AND (adopted = 1 OR attention IS NOT NULL)",
-            games,
-        ):
+        for game_id, order_id, adopted, attention in flags:
             entry = states.setdefault((game_id, order_id), {})
             entry["adopted"] = bool(adopted)
             entry["attention"] = attention
