@@ -246,6 +246,32 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return asyncio.run(run_demo(folder, catalog.resolve(), args.orders, args.seed))
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    """The long-running service. Raises ConfigError on bad configuration."""
+    from reconciler.daemon import serve
+
+    return asyncio.run(serve(load_config(args.config)))
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Exit 0 when the daemon answers /healthz with status ok, 1 otherwise."""
+    config = load_config(args.config)
+    host = "127.0.0.1" if config.daemon.host in ("0.0.0.0", "::") else config.daemon.host  # noqa: S104
+    url = args.url or f"http://{host}:{config.daemon.port}/healthz"
+
+    async def go() -> tuple[int, str]:
+        try:
+            async with aiohttp.ClientSession() as session, session.get(
+                    url, timeout=aiohttp.ClientTimeout(total=args.timeout_s)) as response:
+                return response.status, await response.text()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            return 0, f"{type(exc).__name__}"
+
+    status, text = asyncio.run(go())
+    print(f"{url}: {status or 'unreachable'} {text.strip()}")
+    return 0 if status == 200 else 1
+
+
 def cmd_config(args: argparse.Namespace) -> int:
     """Validate the configuration and print it with secrets masked.
 
@@ -369,6 +395,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=1, help="seed of the generated orders")
     demo.add_argument("--folder", default="state/demo", help="where the demo's files go")
     demo.set_defaults(handler=cmd_demo)
+
+    run = sub.add_parser("run", help="the long-running service (systemd Type=notify)")
+    run.set_defaults(handler=cmd_run)
+    check = sub.add_parser("check", help="exit 0 when the daemon is healthy, 1 otherwise")
+    check.add_argument("--url", help="health URL (default: from daemon.listen)")
+    check.add_argument("--timeout-s", type=float, default=5.0)
+    check.set_defaults(handler=cmd_check)
 
     config = sub.add_parser("config", help="validate the configuration and show it (masked)")
     config.set_defaults(handler=cmd_config)

@@ -115,3 +115,19 @@ def parse_order(game_id: int, raw: object) -> Order:
         refund_status=None if refund is None else RefundStatus(refund),
         refund_time_s=_int(raw, "refundTime", optional=True),
     )
+
+
+def merge_notification(known: Order | None, told: Order) -> Order:
+    """The order after a notification: it never moves backwards. A refund already known stays
+    refunded, a known refund status is kept when the notification carries none, and a
+    delivery mark stays."""
+    if known is None:
+        return told
+    refund = told.refund_status
+    if known.refund_status is RefundStatus.REFUNDED or refund is None:
+        refund = known.refund_status if known.refund_status is not None else refund
+    return Order(
+        told.game_id, told.order_id, told.user_id, told.product_id,
+        told.arrived or known.arrived, told.pay_time_s, refund,
+        told.refund_time_s if told.refund_time_s is not None else known.refund_time_s,
+    )

@@ -187,13 +187,15 @@ class Executor:
     """Runs the plan's actions, recording intent and outcome around every remote call."""
 
     def __init__(self, ledger: Ledger, jogos: dict[int, JogosClient], fulfilment: Fulfilment,
-                 clawback: str, clock: Callable[[], float], locks: KeyedLocks) -> None:
+                 clawback: str, clock: Callable[[], float], locks: KeyedLocks,
+                 stopping: asyncio.Event | None = None) -> None:
         self.ledger = ledger
         self.jogos = jogos
         self.fulfilment = fulfilment
         self.clawback = clawback
         self.clock = clock
         self.locks = locks
+        self.stopping = stopping or asyncio.Event()
         self.outcomes: Counter[str] = Counter()
 
     def _now(self) -> int:
@@ -204,9 +206,10 @@ class Executor:
 
         The plan was made before the order's lock was taken; if someone else acted on the
         order meanwhile, the effect states tell: an action whose effect is already done is
-        skipped (the next plan sees the truth).
+        skipped (the next plan sees the truth). Once `stopping` is set, no new order starts;
+        the ones under way finish.
         """
-        if not actions:
+        if not actions or self.stopping.is_set():
             return
         async with self.locks.hold(actions[0].order.key):
             for action in actions:

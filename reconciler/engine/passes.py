@@ -7,6 +7,7 @@ with `dry_run` it writes nothing anywhere and only returns the plan.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import Counter
@@ -71,6 +72,7 @@ class Engine:
     stats: RequestStats
     clock: Callable[[], float] = time.time
     locks: KeyedLocks = field(default_factory=KeyedLocks)
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def game_ids(self) -> list[int]:
@@ -80,7 +82,7 @@ class Engine:
     def executor(self) -> Executor:
         """An executor sharing this engine's per-order locks."""
         return Executor(self.ledger, {g.game_id: g.jogos for g in self.games},
-                        self.fulfilment, self.clawback, self.clock, self.locks)
+                        self.fulfilment, self.clawback, self.clock, self.locks, self.stopping)
 
     def plan_for(self, orders: list[Order]) -> list[Action]:
         """The plan for these orders against the ledger as it is now."""

@@ -406,6 +406,27 @@ class Ledger:
             "AND attention IS NOT NULL AND adopted = 0", [*games, *games])
         return [(g, o) for g, o in rows]
 
+    def waiting_for_user(self, game_id: int, user_id: str) -> list[tuple[int, str]]:
+        """Orders of a user that wait for a player link."""
+        return [(game_id, o) for (o,) in self.db.execute(
+            "SELECT order_id FROM orders WHERE game_id = ? AND user_id = ? "
+            "AND attention = 'unlinked_player'", [game_id, user_id])]
+
+    def last_run_of_kind(self, kind: str) -> dict[str, Any] | None:
+        """The latest finished run of this kind, or None."""
+        row = self.db.execute(
+            "SELECT id FROM runs WHERE kind = ? AND finished_s IS NOT NULL ORDER BY id DESC "
+            "LIMIT 1", [kind]).fetchone()
+        if row is None:
+            return None
+        return self._run(row[0])
+
+    def _run(self, run_id: int) -> dict[str, Any]:
+        row = self.db.execute("SELECT id, kind, started_s, finished_s, status, figures "
+                              "FROM runs WHERE id = ?", [run_id]).fetchone()
+        return {"id": row[0], "kind": row[1], "started_s": row[2], "finished_s": row[3],
+                "status": row[4], "figures": json.loads(row[5]) if row[5] else {}}
+
     def story(self, game_id: int, order_id: str) -> dict[str, Any] | None:
         """Everything the ledger knows of one order (for the operations API)."""
         row = self.db.execute(
@@ -426,19 +447,6 @@ class Ledger:
                          "response": e.response, "last_error": e.last_error} for e in effects],
             "notifications": [{"paytype": p, "received_s": r} for p, r in notes],
         }
-
-    def last_run(self, status: str | None = None) -> dict[str, Any] | None:
-        """The latest run (with this status), or None."""
-        query = "SELECT id, kind, started_s, finished_s, status, figures FROM runs"
-        args: list[Any] = []
-        if status is not None:
-            query += " WHERE status = ?"
-            args.append(status)
-        row = self.db.execute(query + " ORDER BY id DESC LIMIT 1", args).fetchone()
-        if row is None:
-            return None
-        return {"id": row[0], "kind": row[1], "started_s": row[2], "finished_s": row[3],
-                "status": row[4], "figures": json.loads(row[5]) if row[5] else {}}
 
     def integrity_ok(self) -> bool:
         """PRAGMA integrity_check says ok."""

@@ -8,6 +8,7 @@ Inspection lives under /_sandbox/ and in the attributes of JogosSim.
 
 from __future__ import annotations
 
+import base64
 import json
 import random
 import time
@@ -18,8 +19,11 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from reconciler.auth import jogos as jogos_auth
+from reconciler.auth.user_token import sign_user_token
 from reconciler.errors import AuthError
 from reconciler.sandbox.faults import FaultInjector, Faults
 from reconciler.sandbox.orders import REFUNDED, OrderFactory, OrderMix
@@ -92,6 +96,7 @@ class JogosSim:
         self.get_orders_calls = 0
         self.rejected: Counter[str] = Counter()
         self.injector = FaultInjector(lambda: {"code": CODE_SYSTEM, "msg": MESSAGES[CODE_SYSTEM]})
+        self._rsa: rsa.RSAPrivateKey | None = None
 
     # -- state changes a test or the drift makes -------------------------------------------
     def add_orders(self, game_id: int, count: int) -> list[dict[str, Any]]:
@@ -229,9 +234,42 @@ class JogosSim:
             "faults": self.injector.counters.__dict__,
         }
 
+    # -- user tokens ----------------------------------------------------------------------------
+    def _user_key(self) -> rsa.RSAPrivateKey:
+        if self._rsa is None:
+            self._rsa = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        return self._rsa
+
+    def public_key_b64(self) -> str:
+        """The user-token public key as Jogos publishes it: base64 DER."""
+        der = self._user_key().public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        return base64.b64encode(der).decode()
+
+    def rotate_user_key(self) -> None:
+        """Jogos changes its key (the spec says it may at any time)."""
+        self._rsa = None
+
+    def issue_user_token(self, user_id: str, game_id: int, *, ttl_s: int = 3600,
+                         username: str = "") -> str:
+        """A user token as the Jogos SDK hands it to a game client."""
+        now = int(self.clock())
+        sub = json.dumps({"gameId": str(game_id), "userId": str(user_id),
+                          "username": username or f"Player{user_id}"})
+        pem = self._user_key().private_bytes(serialization.Encoding.PEM,
+                                             serialization.PrivateFormat.PKCS8,
+                                             serialization.NoEncryption()).decode()
+        return sign_user_token({"sub": sub, "iss": "com:jogos:sdk", "iat": now,
+                                "exp": now + ttl_s}, pem)
+
+    async def public_key(self, request: web.Request) -> web.Response:
+        """GET /publicKey.json: `{"code": 200, "data": "<base64 DER>"}`."""
+        return web.json_response({"code": 200, "data": self.public_key_b64()})
+
     def app(self) -> web.Application:
         """The aiohttp application serving this simulator."""
         app = web.Application(middlewares=[self.injector.middleware])
+        app.router.add_get("/publicKey.json", self.public_key)
         app.router.add_post(GET_ORDERS, self.get_orders)
         app.router.add_post(ARRIVED, self.arrived)
         app.router.add_get("/_sandbox/jogos", self.inspect)

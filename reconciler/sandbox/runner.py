@@ -125,6 +125,7 @@ class Sandbox:
             "JOGOS_BASE_URL": self.urls["jogos"],
             "JOGOS_GAME_ID": str(o.game_id),
             "JOGOS_SHARED_KEY": o.shared_key,
+            "JOGOS_PUBLIC_KEY_URL": f"{self.urls['jogos']}/publicKey.json",
             "PGOS_CLI_URL": self.urls["pgos"],
             "PGOS_BACKEND_URL": self.urls["pgos"],
             "PGOS_TITLE_ID": o.title_id,

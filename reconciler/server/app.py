@@ -1,0 +1,293 @@
+"""Routes of the daemon: notifications, /link, /ops/, /healthz, /metrics."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import time
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+from reconciler.auth import jogos as jogos_auth
+from reconciler.auth import s2s
+from reconciler.core.models import MalformedOrder, merge_notification, parse_order
+from reconciler.engine.passes import settle_orders
+from reconciler.errors import AuthError, ConfigError, UpstreamError
+from reconciler.server.state import DaemonState
+
+log = logging.getLogger("reconciler.server")
+STATE: web.AppKey[DaemonState] = web.AppKey("state", DaemonState)
+PAYTYPES = ("pay", "refund")
+
+
+def jogos_answer(code: str, msg: str, status: int) -> web.Response:
+    """An answer in the spec's shape: `{"code", "msg"}`."""
+    return web.json_response({"code": code, "msg": msg}, status=status)
+
+
+async def notification(request: web.Request) -> web.Response:
+    """POST <notify_path>: a Jogos payment or refund notification.
+
+    Verified over the raw body, recorded durably, answered, then settled at once.
+    """
+    state = request.app[STATE]
+    raw = await request.read()
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        state.count("malformed")
+        return jogos_answer("305", "Body is not JSON", 400)
+    if not isinstance(body, dict) or body.get("gameId") in (None, ""):
+        state.count("malformed")
+        return jogos_answer("305", "gameId is missing", 400)
+    game = next((g for g in state.engine.games if str(g.game_id) == str(body["gameId"])), None)
+    if game is None:
+        state.count("unknown_game")
+        return jogos_answer("40001", "Game not found", 404)
+    try:
+        jogos_auth.verify(raw, state.config.jogos.shared_key.reveal(),
+                          request.headers.get("Authorization"))
+    except AuthError:
+        state.count("bad_signature")
+        return jogos_answer("41007", "Verification failed", 401)
+    paytype = body.get("paytype")
+    try:
+        if paytype not in PAYTYPES:
+            raise MalformedOrder("paytype is not pay or refund")
+        told = parse_order(game.game_id, body)
+    except MalformedOrder as exc:
+        state.count("malformed")
+        return jogos_answer("305", f"Required parameter is missing: {exc.reason}", 400)
+    ledger, now = state.engine.ledger, int(state.engine.clock())
+    try:
+        with ledger.db.atomic():
+            fresh = ledger.record_notification(game.game_id, told.order_id, str(paytype), raw,
+                                               now)
+            if fresh:
+                known = ledger.orders([told.key])
+                ledger.record_orders([merge_notification(known[0] if known else None, told)],
+                                    now)
+    except sqlite3.Error:
+        log.exception("notification for %s not recorded", told.order_id)
+        state.count("error")
+        return jogos_answer("500", "System error", 500)
+    if not fresh:
+        state.count("duplicate")
+        return jogos_answer("200", "Success", 200)
+    state.count(str(paytype))
+    if not state.stopping:
+        order = ledger.orders([told.key])
+        state.spawn(settle_orders(state.engine, order), f"settle {told.order_id}")
+    return jogos_answer("200", "Success", 200)
+
+
+def authenticate(request: web.Request, state: DaemonState) -> s2s.Verified | web.Response:
+    """Service-to-service authentication of /link and /ops/ (nonces kept in the ledger)."""
+    if not state.clients:
+        return web.json_response({"error": "no ops client configured"}, status=403)
+    try:
+        return s2s.verify_request(
+            dict(request.headers), pathname=request.path, clients=state.clients,
+            now_s=int(state.engine.clock()), nonces=state.engine.ledger,
+            query=dict(request.query), window_s=state.config.daemon.ops_window_s)
+    except AuthError as exc:
+        return web.json_response({"error": type(exc).__name__}, status=401)
+
+
+async def json_body(request: web.Request) -> dict[str, Any] | web.Response:
+    """The request's JSON object, or a 400 answer."""
+    try:
+        body = json.loads(await request.read())
+    except (ValueError, UnicodeDecodeError):
+        return web.json_response({"error": "body is not JSON"}, status=400)
+    if not isinstance(body, dict):
+        return web.json_response({"error": "body is not a JSON object"}, status=400)
+    return body
+
+
+async def link(request: web.Request) -> web.Response:
+    """POST /link {token, player_id}: link a verified Jogos user to a PGOS player."""
+    state = request.app[STATE]
+    verified = authenticate(request, state)
+    if isinstance(verified, web.Response):
+        return verified
+    body = await json_body(request)
+    if isinstance(body, web.Response):
+        return body
+    token, player_id = body.get("token"), body.get("player_id")
+    if not isinstance(token, str) or not isinstance(player_id, str) or not player_id.strip():
+        return web.json_response({"error": "token and player_id (strings) are required"},
+                                 status=400)
+    game_id = state.config.jogos.game_id
+    try:
+        user = await state.public_keys.verify(token, game_id)
+    except AuthError as exc:
+        return web.json_response({"error": f"user token refused: {type(exc).__name__}"},
+                                 status=401)
+    except (UpstreamError, ConfigError):
+        log.exception("public key unavailable")
+        return web.json_response({"error": "public key unavailable"}, status=503)
+    ledger = state.engine.ledger
+    ledger.link(game_id, user.user_id, player_id.strip(), int(state.engine.clock()),
+                source=f"token:{verified.client_id}")
+    waiting = ledger.orders(ledger.waiting_for_user(game_id, user.user_id))
+    if waiting and not state.stopping:
+        state.spawn(settle_orders(state.engine, waiting), f"settle user {user.user_id}")
+    return web.json_response({"linked": True, "user_id": user.user_id,
+                              "orders_waiting": len(waiting)})
+
+
+async def ops_order(request: web.Request) -> web.Response:
+    """GET /ops/orders/{game_id}/{order_id}: an order's story."""
+    state = request.app[STATE]
+    verified = authenticate(request, state)
+    if isinstance(verified, web.Response):
+        return verified
+    game_id = request.match_info["game_id"]
+    if not game_id.isdigit():
+        return web.json_response({"error": "game_id must be a number"}, status=400)
+    story = state.engine.ledger.story(int(game_id), request.match_info["order_id"])
+    if story is None:
+        return web.json_response({"error": "order not in the ledger"}, status=404)
+    return web.json_response(story)
+
+
+async def ops_pass(request: web.Request) -> web.Response:
+    """POST /ops/pass: run a reconcile pass now (one at a time)."""
+    state = request.app[STATE]
+    verified = authenticate(request, state)
+    if isinstance(verified, web.Response):
+        return verified
+    if state.trigger_pass is None or state.stopping:
+        return web.json_response({"error": "not accepting work"}, status=503)
+    state.trigger_pass()
+    return web.json_response({"triggered": True}, status=202)
+
+
+async def ops_audit(request: web.Request) -> web.Response:
+    """GET /ops/audit/latest: the latest audit report's summary."""
+    state = request.app[STATE]
+    verified = authenticate(request, state)
+    if isinstance(verified, web.Response):
+        return verified
+    run = state.engine.ledger.last_run_of_kind("audit")
+    if run is None:
+        return web.json_response({"error": "no audit yet"}, status=404)
+    return web.json_response(run)
+
+
+def health(state: DaemonState) -> dict[str, Any]:
+    """Liveness with the age of the last successful pass."""
+    now = time.time()
+    age = None if state.last_pass_ok_s is None else round(now - state.last_pass_ok_s, 1)
+    limit = state.config.daemon.healthy_age_s
+    fresh = age is not None and age <= limit
+    starting = state.last_pass_ok_s is None and now - state.started_s <= limit
+    return {"status": "ok" if fresh or starting else "stale",
+            "last_pass_age_s": age, "uptime_s": round(now - state.started_s, 1),
+            "stopping": state.stopping}
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """GET /healthz: 200 while healthy, 503 when the last good pass is too old."""
+    doc = health(request.app[STATE])
+    return web.json_response(doc, status=200 if doc["status"] == "ok" else 503)
+
+
+class LedgerCollector:
+    """Prometheus metrics read at scrape time from the engine and the ledger."""
+
+    def __init__(self, state: DaemonState) -> None:
+        self.state = state
+
+    def collect(self) -> Any:
+        """Yield the metric families."""
+        state, engine = self.state, self.state.engine
+        db = engine.ledger.db
+        orders = GaugeMetricFamily("reconciler_orders", "Orders in the ledger")
+        orders.add_metric([], db.execute("SELECT count(*) FROM orders").fetchone()[0])
+        yield orders
+        effects = GaugeMetricFamily("reconciler_effects", "Effects by kind and state",
+                                    labels=["kind", "state"])
+        for kind, effect_state, n in db.execute(
+                "SELECT kind, state, count(*) FROM effects GROUP BY kind, state"):
+            effects.add_metric([kind, effect_state], n)
+        yield effects
+        attention = GaugeMetricFamily("reconciler_attention_orders",
+                                      "Orders waiting for a person or a change")
+        attention.add_metric([], db.execute(
+            "SELECT count(*) FROM orders WHERE attention IS NOT NULL AND adopted = 0"
+        ).fetchone()[0])
+        yield attention
+        passes = CounterMetricFamily("reconciler_passes", "Passes by outcome",
+                                     labels=["outcome"])
+        for outcome, n in state.passes.items():
+            passes.add_metric([outcome], n)
+        yield passes
+        duration = GaugeMetricFamily("reconciler_pass_duration_seconds",
+                                     "Duration of the last pass")
+        duration.add_metric([], state.last_pass_duration_s)
+        yield duration
+        notes = CounterMetricFamily("reconciler_notifications", "Notifications by outcome",
+                                    labels=["outcome"])
+        for outcome, n in state.notifications.items():
+            notes.add_metric([outcome], n)
+        yield notes
+        stats = engine.stats
+        requests = CounterMetricFamily("reconciler_remote_requests", "Remote requests",
+                                       labels=["endpoint"])
+        seconds = CounterMetricFamily("reconciler_remote_request_seconds",
+                                      "Time spent in remote requests", labels=["endpoint"])
+        for name, n in stats.requests.items():
+            requests.add_metric([name], n)
+            seconds.add_metric([name], stats.seconds.get(name, 0.0))
+        yield requests
+        yield seconds
+        failures = CounterMetricFamily("reconciler_remote_failures",
+                                       "Remote failures by endpoint and kind",
+                                       labels=["endpoint", "kind"])
+        for name, n in stats.failures.items():
+            endpoint, _, kind = name.rpartition(":")
+            failures.add_metric([endpoint, kind], n)
+        yield failures
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """GET /metrics: Prometheus text format."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(LedgerCollector(request.app[STATE]))
+    return web.Response(body=generate_latest(registry),
+                        content_type="text/plain", charset="utf-8",
+                        headers={"X-Content-Type-Options": "nosniff"})
+
+
+@web.middleware
+async def errors(request: web.Request, handler: Any) -> web.StreamResponse:
+    """A request our code cannot handle gets a 4xx for its input, never a traceback."""
+    try:
+        response: web.StreamResponse = await handler(request)
+        return response
+    except web.HTTPException:
+        raise
+    except Exception:
+        log.exception("unhandled error on %s", request.path)
+        return web.json_response({"error": "internal error"}, status=500)
+
+
+def build_app(state: DaemonState) -> web.Application:
+    """The daemon's aiohttp application."""
+    app = web.Application(client_max_size=state.config.daemon.max_body_bytes,
+                          middlewares=[errors])
+    app[STATE] = state
+    app.router.add_post(state.config.daemon.notify_path, notification)
+    app.router.add_post("/link", link)
+    app.router.add_get("/ops/orders/{game_id}/{order_id}", ops_order)
+    app.router.add_post("/ops/pass", ops_pass)
+    app.router.add_get("/ops/audit/latest", ops_audit)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
+    return app

@@ -1,0 +1,267 @@
+"""The daemon as a subprocess against the sandbox: READY, notifications, links, ops, SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+import time
+import tomllib
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from reconciler.auth import s2s
+from reconciler.core.catalog import parse_catalog
+from reconciler.ledger import Ledger
+from reconciler.sandbox.books import check_books, delivered_at_start
+from reconciler.sandbox.orders import OrderMix
+from reconciler.sandbox.runner import SANDBOX_CATALOG, Sandbox, SandboxOptions
+
+OPS_ID, OPS_SECRET = "studio-ops", "ops-hmac-secret-value-123456"
+
+
+@pytest.fixture
+def sandbox_options() -> SandboxOptions:
+    return SandboxOptions(mix=OrderMix(count=400, seed=8))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Daemon:
+    """A `reconciler run` subprocess with a real NOTIFY_SOCKET."""
+
+    def __init__(self, sandbox: Sandbox, folder: Path, **extra: str) -> None:
+        self.folder = folder
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.notify_path = str(folder / "notify.sock")
+        catalog = folder / "catalog.toml"
+        catalog.write_text(SANDBOX_CATALOG)
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith(("RECONCILER_", "JOGOS_", "PGOS_", "OPS_", "NOTIFY_"))}
+        env |= sandbox.env(catalog) | {
+            "RECONCILER_DB": str(folder / "ledger.db"), "RECONCILER_IDENTITY": "same",
+            "RECONCILER_LISTEN": f"127.0.0.1:{self.port}", "NOTIFY_SOCKET": self.notify_path,
+            "RECONCILER_BACKOFF_S": "0.01", "RECONCILER_BACKOFF_MAX_S": "0.05",
+            "OPS_CLIENT_ID": OPS_ID, "OPS_HMAC_SECRET": OPS_SECRET,
+            "RECONCILER_PASS_INTERVAL_S": "3600", "RECONCILER_DRAIN_INTERVAL_S": "3600",
+        }
+        env |= extra
+        self.env = env
+        self.messages: list[str] = []
+        self.proc: asyncio.subprocess.Process | None = None
+        self.sock: socket.socket | None = None
+        self.log = (folder / "daemon.log").open("ab")
+
+    async def start(self) -> None:
+        if self.sock is None:
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            self.sock.bind(self.notify_path)
+            self.sock.setblocking(False)
+        self.messages.clear()
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "reconciler", "--log-format", "json", "run", env=self.env,
+            stdout=asyncio.subprocess.DEVNULL, stderr=self.log,
+            stdin=asyncio.subprocess.DEVNULL)
+        await self.wait_for_message("READY=1", 20)
+
+    async def wait_for_message(self, text: str, timeout_s: float) -> None:
+        assert self.sock is not None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while not any(text in m for m in self.messages):
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise AssertionError(f"no {text} from the daemon; got {self.messages}")
+            try:
+                data = await asyncio.wait_for(loop.sock_recv(self.sock, 4096), remaining)
+            except TimeoutError:
+                continue
+            self.messages.append(data.decode())
+
+    async def stop(self) -> int:
+        assert self.proc is not None
+        if self.proc.returncode is None:
+            self.proc.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(self.proc.wait(), 60)
+        return self.proc.returncode or 0
+
+    def ledger(self) -> Ledger:
+        return Ledger.open(self.folder / "ledger.db")
+
+
+@pytest.fixture
+async def daemon(sandbox: Sandbox, tmp_path: Path) -> AsyncIterator[Daemon]:
+    running = Daemon(sandbox, tmp_path)
+    await running.start()
+    try:
+        yield running
+    finally:
+        await running.stop()
+        if running.sock:
+            running.sock.close()
+
+
+async def until(check: Callable[[], bool], timeout_s: float = 15) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.05)
+
+
+def ops_headers(path: str, nonce: str) -> dict[str, str]:
+    return s2s.request_headers(s2s.Scheme.HMAC, client_id=OPS_ID, timestamp_s=int(time.time()),
+                               nonce=nonce, pathname=path, secret=OPS_SECRET)
+
+
+def table_dump(ledger: Ledger) -> dict[str, list[Any]]:
+    return {name: ledger.db.execute(f"SELECT * FROM {name} ORDER BY 1").fetchall()
+            for name in ("orders", "effects", "notifications", "links", "quarantine")}
+
+
+async def test_ready_then_payment_and_refund_notifications(sandbox: Sandbox,
+                                                           daemon: Daemon) -> None:
+    await until(lambda: sandbox.jogos.get_orders_calls > 0)  # the first pass started
+    (order,) = sandbox.jogos.add_orders(9943, 1)
+    order["productId"] = "1003"
+    async with aiohttp.ClientSession() as http:
+        status, answer = await sandbox.jogos.notify(http, daemon.url + "/jogos/notify", 9943,
+                                                    order["orderId"], "pay")
+        assert (status, answer) == (200, {"code": "200", "msg": "Success"})
+        token = f"grant:9943:{order['orderId']}"
+        await until(lambda: token in sandbox.pgos.tokens and order["arrivedStatus"] == 1)
+        again = await sandbox.jogos.notify(http, daemon.url + "/jogos/notify", 9943,
+                                           order["orderId"], "pay")
+        assert again == (200, {"code": "200", "msg": "Success"})
+        sandbox.jogos.refund(9943, order["orderId"])
+        await sandbox.jogos.notify(http, daemon.url + "/jogos/notify", 9943, order["orderId"],
+                                   "refund")
+        player = sandbox.pgos.players[str(order["userId"])]
+
+        def revoked() -> bool:
+            mine = [i for i in player.instances.values() if i.IdempotencyToken == token]
+            return bool(mine) and all(i.Status == "Revoked" for i in mine)
+
+        await until(revoked)
+        grants = [e for e in sandbox.pgos.log if e.token == token and not e.replayed]
+        assert len(grants) == 1
+
+
+async def test_bad_signature_and_bad_input_change_nothing(sandbox: Sandbox,
+                                                          daemon: Daemon) -> None:
+    await until(lambda: sandbox.jogos.get_orders_calls > 0)
+    await asyncio.sleep(1.0)  # let the first pass settle
+    ledger = daemon.ledger()
+    before = table_dump(ledger)
+    (order,) = sandbox.jogos.add_orders(9943, 1)
+    body = sandbox.jogos.notification_body(9943, order["orderId"], "pay")
+    url = daemon.url + "/jogos/notify"
+    async with aiohttp.ClientSession() as http:
+        async with http.post(url, data=body, headers={"Authorization": "0" * 40}) as r:
+            assert r.status == 401 and (await r.json())["code"] == "41007"
+        async with http.post(url, data=b"{not json", headers={"Authorization": "0" * 40}) as r:
+            assert r.status == 400 and (await r.json())["code"] == "305"
+        async with http.post(url, data=b'{"gameId": 1}') as r:
+            assert (await r.json())["code"] == "40001"
+        async with http.post(url, data=b"x" * 70_000) as r:
+            assert r.status == 413
+    assert table_dump(ledger) == before
+    ledger.close()
+
+
+async def test_ops_replay_refused_even_after_restart(sandbox: Sandbox, daemon: Daemon) -> None:
+    await until(lambda: sandbox.jogos.get_orders_calls > 0)
+    order = sandbox.jogos.books[9943].orders[0]
+    path = f"/ops/orders/9943/{order['orderId']}"
+    headers = ops_headers(path, "nonce-1")
+    async with aiohttp.ClientSession() as http:
+        for _ in range(100):
+            async with http.get(daemon.url + path, headers=ops_headers(path, f"n{_}")) as r:
+                if r.status == 200:
+                    story = await r.json()
+                    break
+            await asyncio.sleep(0.1)
+        assert story["order"]["order_id"] == order["orderId"]
+        async with http.get(daemon.url + path, headers=headers) as r:
+            assert r.status in (200, 404)
+        async with http.get(daemon.url + path, headers=headers) as r:
+            assert r.status == 401 and (await r.json())["error"] == "ReplayedNonce"
+        async with http.get(daemon.url + path) as r:
+            assert r.status == 401
+        assert await daemon.stop() == 0
+        await daemon.start()
+        async with http.get(daemon.url + path, headers=headers) as r:
+            assert r.status == 401 and (await r.json())["error"] == "ReplayedNonce"
+        async with http.get(daemon.url + "/healthz") as r:
+            assert r.status == 200
+        async with http.get(daemon.url + "/metrics") as r:
+            text = await r.text()
+        assert "reconciler_effects" in text and "reconciler_remote_requests" in text
+
+
+async def test_link_with_user_token(sandbox: Sandbox, tmp_path: Path) -> None:
+    linked = Daemon(sandbox, tmp_path, RECONCILER_IDENTITY="linked")
+    await linked.start()
+    try:
+        await until(lambda: sandbox.jogos.get_orders_calls > 0)
+        user = str(sandbox.jogos.books[9943].orders[-1]["userId"])
+        ledger = linked.ledger()
+        await until(lambda: bool(ledger.waiting_for_user(9943, user)))
+        sandbox.jogos.rotate_user_key()  # the key changed since the daemon fetched it (if so)
+        token = sandbox.jogos.issue_user_token(user, 9943)
+        async with aiohttp.ClientSession() as http:
+            async with http.post(linked.url + "/link", json={"token": token,
+                                                             "player_id": f"pgos-{user}"},
+                                 headers=ops_headers("/link", "l1")) as r:
+                answer = await r.json()
+                assert r.status == 200, answer
+            assert answer["orders_waiting"] > 0
+            await until(lambda: f"pgos-{user}" in sandbox.pgos.players)
+            wrong = sandbox.jogos.issue_user_token(user, 1234)
+            async with http.post(linked.url + "/link", json={"token": wrong, "player_id": "x"},
+                                 headers=ops_headers("/link", "l2")) as r:
+                assert r.status == 401
+        ledger.close()
+    finally:
+        await linked.stop()
+        if linked.sock:
+            linked.sock.close()
+
+
+@pytest.mark.parametrize("sandbox_options",
+                         [SandboxOptions(mix=OrderMix(count=3000, seed=9))])
+async def test_sigterm_during_a_pass_then_restart_finishes(sandbox: Sandbox,
+                                                           tmp_path: Path) -> None:
+    elsewhere = delivered_at_start(sandbox)
+    running = Daemon(sandbox, tmp_path)
+    await running.start()
+    await until(lambda: len(sandbox.pgos.log) > 50)
+    assert await running.stop() == 0
+    await running.wait_for_message("STOPPING=1", 5)
+    granted_at_stop = len(sandbox.pgos.tokens)
+    await running.start()
+    ledger = running.ledger()
+    try:
+        await until(lambda: ledger.last_run_of_kind("scheduled") is not None
+                    and (ledger.last_run_of_kind("scheduled") or {}).get("status") == "settled",
+                    timeout_s=60)
+    finally:
+        ledger.close()
+    assert await running.stop() == 0
+    if running.sock:
+        running.sock.close()
+    assert len(sandbox.pgos.tokens) >= granted_at_stop
+    catalog = parse_catalog(tomllib.loads(SANDBOX_CATALOG))
+    violations = check_books(sandbox, catalog, elsewhere)
+    assert not violations.lines, violations.lines[:5]
