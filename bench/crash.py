@@ -46,7 +46,8 @@ async def run(orders: int, iterations: int, seed: int, max_kill_s: float) -> dic
         ledger.close()
     return {
         "orders": orders, "seed": seed, **figures.__dict__,
-        "violations": len(violations.lines) + reused + (0 if integrity else 1),
+        "violations": len(violations.lines) + reused + (0 if integrity else 1)
+        + (0 if figures.final_status == 0 else 1),
         "violation_samples": violations.lines[:10], "token_reused": reused,
         "integrity_ok": integrity, "grants_replayed_by_pgos": replayed,
         "effects_resent_after_crash": dict(recovered),

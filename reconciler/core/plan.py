@@ -104,12 +104,18 @@ def plan_order(
     """The actions for one order, in the order they must run."""
     grant, revoke = book.grant, book.revoke
     uncertain = grant in (S.IN_FLIGHT, S.FAILED)  # may have been applied: settle it first
+    # A delivery mark whose answer was lost is re-sent (harmless) so that it settles, whatever
+    # the refund status became since.
+    resettle_mark = [Action(ActionKind.MARK_DELIVERED, order)] if (
+        grant is S.DONE and book.arrived in (S.IN_FLIGHT, S.FAILED)) else []
     if order.refund_status is RefundStatus.REFUNDED:
         actions = [Action(ActionKind.GRANT, order)] if uncertain else []
         if (grant is S.DONE or uncertain) and revoke not in (S.DONE, S.ATTENTION):
             actions.append(Action(ActionKind.REVOKE, order))
-        return actions
-    if order.refund_status is RefundStatus.REFUNDING or book.adopted:
+        return actions + resettle_mark
+    if order.refund_status is RefundStatus.REFUNDING:
+        return resettle_mark
+    if book.adopted:
         return []
     if grant is S.ATTENTION:
         return []

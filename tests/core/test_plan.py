@@ -56,6 +56,10 @@ R = RefundStatus
         (order(refund=R.REFUND_REJECTED), None, [K.GRANT, K.MARK_DELIVERED]),
         (order(refund=R.REFUNDING), None, []),
         (order(refund=R.REFUNDING), LedgerOrder(grant=S.DONE), []),
+        (order(refund=R.REFUNDING), LedgerOrder(grant=S.DONE, arrived=S.IN_FLIGHT),
+         [K.MARK_DELIVERED]),
+        (order(refund=R.REFUNDED), LedgerOrder(grant=S.DONE, arrived=S.FAILED),
+         [K.REVOKE, K.MARK_DELIVERED]),
         (order(refund=R.REFUNDED), None, []),
         (order(refund=R.REFUNDED), LedgerOrder(grant=S.DONE), [K.REVOKE]),
         (order(refund=R.REFUNDED), LedgerOrder(grant=S.IN_FLIGHT), [K.GRANT, K.REVOKE]),
@@ -136,7 +140,9 @@ links_st = st.dictionaries(st.tuples(st.just(1), st.sampled_from(["u1", "u2"])),
 
 def consistent(o: Order, book: LedgerOrder) -> LedgerOrder:
     """Ledger states the engine can actually reach for this order."""
-    if book.grant not in (S.DONE,):
+    if book.adopted:  # only an order never granted by us is adopted
+        return dataclasses.replace(book, grant=None, arrived=None, revoke=None)
+    if book.grant not in (S.DONE,) or o.refund_status is not RefundStatus.REFUNDED:
         book = dataclasses.replace(book, revoke=None)
     if book.grant is not S.DONE and book.arrived is not None:
         book = dataclasses.replace(book, arrived=None)
@@ -171,6 +177,26 @@ def test_plan_of_applied_plan_is_empty(orders: list[Order], data: st.DataObject,
     store = {o.key: o for o in orders}
     apply(plan(store.values(), ledger, {1: CATALOG}, links, policy), store, ledger)
     assert plan(store.values(), ledger, {1: CATALOG}, links, policy) == []
+
+
+@settings(max_examples=300)
+@given(orders_st, st.data(), policies, links_st)
+def test_applied_plan_leaves_nothing_uncertain(orders: list[Order], data: st.DataObject,
+                                               policy: Policy,
+                                               links: dict[tuple[int, str], str]) -> None:
+    """Every effect left in flight or failed (e.g. by a crash) is settled by the next plan,
+    except a grant held while its order is refunding."""
+    ledger = {o.key: consistent(o, data.draw(books_st)) for o in orders}
+    store = {o.key: o for o in orders}
+    apply(plan(store.values(), ledger, {1: CATALOG}, links, policy), store, ledger)
+    for key, book in ledger.items():
+        uncertain = {S.IN_FLIGHT, S.FAILED}
+        if store[key].refund_status is RefundStatus.REFUNDING:
+            assert book.arrived not in uncertain or book.grant is not S.DONE
+            continue
+        assert book.grant not in uncertain, (store[key], book)
+        assert book.revoke not in uncertain, (store[key], book)
+        assert book.arrived not in uncertain or book.grant is not S.DONE, (store[key], book)
 
 
 @settings(max_examples=200)
