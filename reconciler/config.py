@@ -136,6 +136,16 @@ class PgosConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class GameConfig:
+    """One game served: its Jogos keys, its PGOS title region and its catalog."""
+
+    jogos: JogosConfig
+    pgos: PgosConfig | None
+    catalog_path: Path
+    catalog: Catalog
+
+
+@dataclass(frozen=True, slots=True)
 class EngineSettings:
     """How hard the engine pushes the remote systems."""
 
@@ -200,16 +210,20 @@ class Config:
     pgos_api: PgosApi
     sink: SinkConfig | None
     daemon: DaemonSettings
+    games: tuple[GameConfig, ...] = ()
+
+    def game(self, game_id: int) -> GameConfig | None:
+        """The configuration of a served game, or None."""
+        return next((g for g in self.games if g.jogos.game_id == game_id), None)
 
     def secrets(self) -> list[str]:
         """Every configured secret value (for scanners that prove none leaked)."""
-        found = [self.jogos.shared_key.reveal()]
+        found = [g.jogos.shared_key.reveal() for g in self.games]
+        found += [g.pgos.server_key.reveal() for g in self.games if g.pgos is not None]
         client = self.daemon.ops_client
         if client is not None:
             found += [s.reveal() for s in (client.hmac_secret, client.basic_secret,
                                            client.api_key) if s is not None]
-        if self.pgos is not None:
-            found.append(self.pgos.server_key.reveal())
         if self.sink is not None:
             found.append(self.sink.secret.reveal())
         return found
@@ -314,7 +328,7 @@ def build_config(
     ConfigError with one message per problem.
     """
     problems: list[str] = []
-    for unknown in sorted(set(doc) - {s.section for s in SETTINGS}):
+    for unknown in sorted(set(doc) - {s.section for s in SETTINGS} - {"games"}):
         problems.append(f"{unknown}: unknown section in the configuration file")
     for section in {s.section for s in SETTINGS}:
         table = doc.get(section, {})
@@ -364,11 +378,18 @@ def build_config(
     sink = None
     if target == "http":
         sink = SinkConfig(v["SINK_URL"], v["SINK_CLIENT_ID"], v["SINK_SECRET"])
+    jogos = JogosConfig(v["JOGOS_BASE_URL"], v["JOGOS_GAME_ID"], v["JOGOS_SHARED_KEY"],
+                        v["JOGOS_PUBLIC_KEY_URL"])
+    games = [GameConfig(jogos, pgos, v["RECONCILER_CATALOG"], catalog)]
+    games += _more_games(doc.get("games", []), jogos, pgos, env, read_file, base_dir,
+                         target == "pgos", problems)
+    ids = [g.jogos.game_id for g in games]
+    if len(set(ids)) != len(ids):
+        problems.append(f"games: a game id is configured twice ({ids})")
+    if problems:
+        raise ConfigError(problems)
     return Config(
-        jogos=JogosConfig(
-            v["JOGOS_BASE_URL"], v["JOGOS_GAME_ID"], v["JOGOS_SHARED_KEY"],
-            v["JOGOS_PUBLIC_KEY_URL"],
-        ),
+        jogos=jogos,
         pgos=pgos,
         db_path=Path(v["RECONCILER_DB"]),
         catalog_path=v["RECONCILER_CATALOG"],
@@ -390,7 +411,99 @@ def build_config(
         ),
         sink=sink,
         daemon=daemon,
+        games=tuple(games),
     )
+
+
+GAME_KEYS = {"game_id", "shared_key_env", "shared_key_file", "catalog", "pgos_title_id",
+             "pgos_title_region_id", "pgos_server_key_env", "pgos_server_key_file",
+             "pgos_cli_url"}
+
+
+def _game_secret(entry: dict[str, Any], name: str, env: Mapping[str, str],
+                 read_file: Callable[[Path], str], where: str, base_dir: Path | None,
+                 problems: list[str]) -> Secret | None:
+    """A secret of a [[games]] entry: from the environment variable it names, or a file
+    (relative to the configuration file)."""
+    env_name, file_name = entry.get(f"{name}_env"), entry.get(f"{name}_file")
+    if env_name:
+        value = env.get(str(env_name), "")
+        if not value:
+            problems.append(f"{where}.{name}_env: environment variable {env_name} is not set")
+            return None
+        return Secret(value)
+    if file_name:
+        path = Path(str(file_name))
+        if base_dir is not None and not path.is_absolute():
+            path = base_dir / path
+        try:
+            return Secret(read_file(path).rstrip("\r\n"))
+        except OSError as exc:
+            problems.append(f"{where}.{name}_file: cannot read: {exc.strerror}")
+            return None
+    return None
+
+
+def _more_games(entries: object, first: JogosConfig, first_pgos: PgosConfig | None,
+                env: Mapping[str, str], read_file: Callable[[Path], str],
+                base_dir: Path | None, needs_pgos: bool,
+                problems: list[str]) -> list[GameConfig]:
+    """Games beyond the first, from `[[games]]` tables. A game shares the Jogos base URL and,
+    unless it names its own, the PGOS title region of the first game. Secrets are never in the
+    file: each entry names the environment variable (or file) that holds them."""
+    if not isinstance(entries, list):
+        problems.append("games: must be an array of tables ([[games]])")
+        return []
+    games = []
+    for index, entry in enumerate(entries):
+        where = f"games[{index}]"
+        if not isinstance(entry, dict):
+            problems.append(f"{where}: must be a table")
+            continue
+        problems.extend(f"{where}.{k}: unknown key" for k in sorted(set(entry) - GAME_KEYS))
+        game_id = entry.get("game_id")
+        if isinstance(game_id, bool) or not isinstance(game_id, int) or game_id <= 0:
+            problems.append(f"{where}.game_id: must be a positive integer")
+            continue
+        shared = _game_secret(entry, "shared_key", env, read_file, where, base_dir, problems)
+        if shared is None:
+            if not entry.get("shared_key_env") and not entry.get("shared_key_file"):
+                problems.append(f"{where}: shared_key_env or shared_key_file is required")
+            continue
+        pgos = first_pgos
+        if "pgos_title_region_id" in entry or "pgos_server_key_env" in entry \
+                or "pgos_server_key_file" in entry:
+            key = _game_secret(entry, "pgos_server_key", env, read_file, where, base_dir,
+                               problems)
+            region = entry.get("pgos_title_region_id") or (first_pgos and
+                                                           first_pgos.title_region_id)
+            if key is None and first_pgos is not None:
+                key = first_pgos.server_key
+            cli_url = entry.get("pgos_cli_url") or (first_pgos and first_pgos.cli_url)
+            title_id = entry.get("pgos_title_id") or (first_pgos and first_pgos.title_id)
+            if key is None or not region or not cli_url or not title_id:
+                problems.append(f"{where}: PGOS needs a title id, region, CLI URL and key")
+                continue
+            try:
+                split_server_key(key.reveal())
+            except ConfigError as exc:
+                problems.append(f"{where}.pgos_server_key: {exc.problems[0]}")
+                continue
+            pgos = PgosConfig(str(cli_url), backend_url_for_region(str(region)), str(title_id),
+                              str(region), key)
+        elif needs_pgos and pgos is None:
+            problems.append(f"{where}: no PGOS title region configured")
+            continue
+        catalog_path = Path(str(entry.get("catalog", "")))
+        if not entry.get("catalog"):
+            problems.append(f"{where}.catalog: is required")
+            continue
+        if base_dir is not None and not catalog_path.is_absolute():
+            catalog_path = base_dir / catalog_path
+        catalog = _load_catalog(catalog_path, read_file, problems)
+        games.append(GameConfig(JogosConfig(first.base_url, game_id, shared,
+                                            first.public_key_url), pgos, catalog_path, catalog))
+    return games
 
 
 def _daemon_settings(v: dict[str, Any], read_file: Callable[[Path], str],

@@ -144,3 +144,41 @@ def test_secret_type() -> None:
         import pickle
 
         pickle.dumps(secret)
+
+
+def test_more_games_from_toml(catalog_file: Path, tmp_path: Path) -> None:
+    file = tmp_path / "reconciler.toml"
+    file.write_text(
+        '[[games]]\ngame_id = 1220\nshared_key_env = "KEY_1220"\ncatalog = "catalog.toml"\n'
+        '[[games]]\ngame_id = 77\nshared_key_file = "k77"\ncatalog = "catalog.toml"\n'
+        'pgos_title_region_id = "cngz_5_999_test"\npgos_server_key_env = "PGOS_77"\n'
+    )
+    (tmp_path / "catalog.toml").write_text(catalog_file.read_text())
+    (tmp_path / "k77").write_text("seventy-seven\n")
+    env = env_for(catalog_file, KEY_1220="twelve-twenty", PGOS_77="ABCD-EFGH-IJKL-MNOP-QRST")
+    config = load_config(file, env | {"RECONCILER_CONFIG": ""})
+    assert [g.jogos.game_id for g in config.games] == [9943, 1220, 77]
+    second, third = config.games[1], config.games[2]
+    assert second.jogos.shared_key.reveal() == "twelve-twenty"
+    assert second.pgos == config.pgos
+    assert third.jogos.shared_key.reveal() == "seventy-seven"
+    assert third.pgos is not None and third.pgos.title_region_id == "cngz_5_999_test"
+    assert third.pgos.key.secret_id == "ABCD"
+    assert config.game(77) is third and config.game(5) is None
+    assert "twelve-twenty" in config.secrets() and "twelve-twenty" not in repr(config)
+
+
+def test_more_games_problems(catalog_file: Path, tmp_path: Path) -> None:
+    file = tmp_path / "reconciler.toml"
+    file.write_text(
+        '[[games]]\ngame_id = 9943\nshared_key_env = "K"\ncatalog = "c.toml"\n'
+        '[[games]]\ngame_id = "x"\n'
+        '[[games]]\ngame_id = 5\nshared_key_env = "UNSET"\ncatalog = "c.toml"\ncolour = 1\n'
+    )
+    (tmp_path / "c.toml").write_text(catalog_file.read_text())
+    with pytest.raises(ConfigError) as info:
+        load_config(file, env_for(catalog_file, K="k"))
+    text = "\n".join(info.value.problems)
+    for fragment in ("configured twice", "games[1].game_id", "UNSET is not set",
+                     "games[2].colour: unknown key"):
+        assert fragment in text, (fragment, text)

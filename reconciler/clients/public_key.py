@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 from reconciler.auth.user_token import JogosUser, load_public_key, verify_user_token
 from reconciler.clients.retry import TransientError
-from reconciler.errors import BadSignature, ConfigError
+from reconciler.errors import BadSignature, ConfigError, CredentialMismatch
 
 
 class PublicKeyCache:
@@ -49,14 +49,19 @@ class PublicKeyCache:
         self._key = load_public_key(data)
         return self._key
 
-    async def verify(self, token: str, game_id: int) -> JogosUser:
-        """Verify a user token, refetching the key once if the signature does not verify.
+    async def verify(self, token: str, game_ids: list[int]) -> JogosUser:
+        """Verify a user token for one of `game_ids`, refetching the key once if the
+        signature does not verify.
 
-        Raises the AuthError subclasses of verify_user_token, TransientError, ConfigError.
+        Raises the AuthError subclasses of verify_user_token (CredentialMismatch for a game
+        not served), TransientError, ConfigError.
         """
         key = self._key or await self.fetch()
         try:
-            return verify_user_token(token, key, now_s=int(self.clock()), game_id=game_id)
+            user = verify_user_token(token, key, now_s=int(self.clock()))
         except BadSignature:
             key = await self.fetch()
-            return verify_user_token(token, key, now_s=int(self.clock()), game_id=game_id)
+            user = verify_user_token(token, key, now_s=int(self.clock()))
+        if user.game_id not in {str(g) for g in game_ids}:
+            raise CredentialMismatch("user token is for a game not served here")
+        return user

@@ -186,8 +186,9 @@ class KeyedLocks:
 class Executor:
     """Runs the plan's actions, recording intent and outcome around every remote call."""
 
-    def __init__(self, ledger: Ledger, jogos: dict[int, JogosClient], fulfilment: Fulfilment,
-                 clawback: str, clock: Callable[[], float], locks: KeyedLocks,
+    def __init__(self, ledger: Ledger, jogos: dict[int, JogosClient],
+                 fulfilment: dict[int, Fulfilment], clawback: str,
+                 clock: Callable[[], float], locks: KeyedLocks,
                  stopping: asyncio.Event | None = None) -> None:
         self.ledger = ledger
         self.jogos = jogos
@@ -263,7 +264,8 @@ class Executor:
             payload, player = grant_payload(action), action.player_id
         effect = self.ledger.begin_effect(action.effect_id, "grant", order.game_id,
                                           order.order_id, player, payload, self._now())
-        response = await self._settle("grant", effect, self.fulfilment.grant(effect))
+        response = await self._settle("grant", effect,
+                                      self.fulfilment[order.game_id].grant(effect))
         if response is None:
             return False
         self.ledger.finish_effect(effect.id, S.DONE, self._now(), response=response)
@@ -280,7 +282,7 @@ class Executor:
                                           order.order_id, grant.player_id,
                                           {"grant": grant.id}, self._now())
         response = await self._settle("revoke", effect,
-                                      self.fulfilment.revoke(grant, effect.id))
+                                      self.fulfilment[order.game_id].revoke(grant, effect.id))
         if response is None:
             return False
         shortfalls = response.get("shortfalls", [])

@@ -22,7 +22,7 @@ from reconciler.clients.jogos import JogosClient
 from reconciler.clients.pgos import PgosClient
 from reconciler.clients.retry import RequestStats, RetryPolicy
 from reconciler.clients.sink import SinkClient
-from reconciler.config import Config
+from reconciler.config import Config, GameConfig
 from reconciler.core.catalog import Catalog
 from reconciler.core.models import Order
 from reconciler.core.plan import Action, ActionKind, Policy, plan
@@ -55,6 +55,7 @@ class GameRuntime:
     game_id: int
     jogos: JogosClient
     catalog: Catalog
+    fulfilment: Fulfilment
 
 
 @dataclass
@@ -63,7 +64,6 @@ class Engine:
 
     ledger: Ledger
     games: list[GameRuntime]
-    fulfilment: Fulfilment
     policy: Policy
     clawback: str
     page_size: int
@@ -82,7 +82,8 @@ class Engine:
     def executor(self) -> Executor:
         """An executor sharing this engine's per-order locks."""
         return Executor(self.ledger, {g.game_id: g.jogos for g in self.games},
-                        self.fulfilment, self.clawback, self.clock, self.locks, self.stopping)
+                        {g.game_id: g.fulfilment for g in self.games}, self.clawback,
+                        self.clock, self.locks, self.stopping)
 
     def plan_for(self, orders: list[Order]) -> list[Action]:
         """The plan for these orders against the ledger as it is now."""
@@ -106,6 +107,24 @@ class PassReport:
         return not any(self.pending.values())
 
 
+def _fulfilment(config: Config, game: GameConfig, session: aiohttp.ClientSession,
+                retry: RetryPolicy, stats: RequestStats,
+                clock: Callable[[], float]) -> Fulfilment:
+    """Where this game's items live. Raises ConfigError when no target is configured."""
+    if config.sink is not None:
+        return SinkFulfilment(SinkClient(
+            session, url=config.sink.url, client_id=config.sink.client_id,
+            secret=config.sink.secret.reveal(), retry=retry,
+            timeout_s=config.engine.timeout_s, stats=stats, clock=clock))
+    if game.pgos is None:
+        raise ConfigError("no fulfilment target: configure pgos or fulfilment.url")
+    return PgosFulfilment(PgosClient(
+        session, cli_url=game.pgos.cli_url, title_id=game.pgos.title_id,
+        title_region_id=game.pgos.title_region_id, server_key=game.pgos.key,
+        api=config.pgos_api, retry=retry, timeout_s=config.engine.timeout_s, stats=stats,
+        clock=clock), config.clawback)
+
+
 @asynccontextmanager
 async def open_engine(config: Config, *, clock: Callable[[], float] = time.time,
                       dry_run: bool = False) -> AsyncIterator[Engine]:
@@ -122,28 +141,16 @@ async def open_engine(config: Config, *, clock: Callable[[], float] = time.time,
     connector = aiohttp.TCPConnector(limit=settings.concurrency + settings.effect_concurrency + 4)
     try:
         async with aiohttp.ClientSession(connector=connector) as session:
-            jogos = JogosClient(session, base_url=config.jogos.base_url,
-                                game_id=config.jogos.game_id,
-                                shared_key=config.jogos.shared_key.reveal(), retry=retry,
-                                timeout_s=settings.timeout_s, stats=stats)
-            fulfilment: Fulfilment
-            if config.sink is not None:
-                fulfilment = SinkFulfilment(SinkClient(
-                    session, url=config.sink.url, client_id=config.sink.client_id,
-                    secret=config.sink.secret.reveal(), retry=retry,
-                    timeout_s=settings.timeout_s, stats=stats, clock=clock))
-            elif config.pgos is not None:
-                fulfilment = PgosFulfilment(PgosClient(
-                    session, cli_url=config.pgos.cli_url, title_id=config.pgos.title_id,
-                    title_region_id=config.pgos.title_region_id, server_key=config.pgos.key,
-                    api=config.pgos_api, retry=retry, timeout_s=settings.timeout_s,
-                    stats=stats, clock=clock), config.clawback)
-            else:
-                raise ConfigError("no fulfilment target: configure pgos or fulfilment.url")
+            games = [GameRuntime(
+                game.jogos.game_id,
+                JogosClient(session, base_url=game.jogos.base_url, game_id=game.jogos.game_id,
+                            shared_key=game.jogos.shared_key.reveal(), retry=retry,
+                            timeout_s=settings.timeout_s, stats=stats),
+                game.catalog,
+                _fulfilment(config, game, session, retry, stats, clock),
+            ) for game in config.games]
             yield Engine(
-                ledger=ledger,
-                games=[GameRuntime(config.jogos.game_id, jogos, config.catalog)],
-                fulfilment=fulfilment, policy=config.policy, clawback=config.clawback,
+                ledger=ledger, games=games, policy=config.policy, clawback=config.clawback,
                 page_size=settings.page_size, concurrency=settings.concurrency,
                 effect_concurrency=settings.effect_concurrency, stats=stats, clock=clock,
             )

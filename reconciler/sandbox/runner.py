@@ -62,6 +62,7 @@ class SandboxOptions:
     success_code: str | int = "200"
     names: PgosApi = field(default_factory=PgosApi)
     ports: tuple[int, int, int] = (0, 0, 0)
+    extra_games: dict[int, str] = field(default_factory=dict)  # more games: id -> shared key
 
 
 class Sandbox:
@@ -69,8 +70,8 @@ class Sandbox:
 
     def __init__(self, options: SandboxOptions | None = None) -> None:
         self.options = o = options or SandboxOptions()
-        self.jogos = JogosSim({o.game_id: o.shared_key}, o.mix, max_page_size=o.max_page_size,
-                              success_code=o.success_code)
+        self.jogos = JogosSim({o.game_id: o.shared_key, **o.extra_games}, o.mix,
+                              max_page_size=o.max_page_size, success_code=o.success_code)
         self.pgos = PgosSim(title_id=o.title_id, title_region_id=o.title_region_id,
                             server_key=o.server_key, names=o.names)
         self.game_server = GameServerSim(

@@ -44,12 +44,13 @@ async def notification(request: web.Request) -> web.Response:
     if not isinstance(body, dict) or body.get("gameId") in (None, ""):
         state.count("malformed")
         return jogos_answer("305", "gameId is missing", 400)
-    game = next((g for g in state.engine.games if str(g.game_id) == str(body["gameId"])), None)
+    game_id = str(body["gameId"]).strip()
+    game = state.config.game(int(game_id)) if game_id.isdigit() else None
     if game is None:
         state.count("unknown_game")
         return jogos_answer("40001", "Game not found", 404)
     try:
-        jogos_auth.verify(raw, state.config.jogos.shared_key.reveal(),
+        jogos_auth.verify(raw, game.jogos.shared_key.reveal(),
                           request.headers.get("Authorization"))
     except AuthError:
         state.count("bad_signature")
@@ -58,14 +59,14 @@ async def notification(request: web.Request) -> web.Response:
     try:
         if paytype not in PAYTYPES:
             raise MalformedOrder("paytype is not pay or refund")
-        told = parse_order(game.game_id, body)
+        told = parse_order(game.jogos.game_id, body)
     except MalformedOrder as exc:
         state.count("malformed")
         return jogos_answer("305", f"Required parameter is missing: {exc.reason}", 400)
     ledger, now = state.engine.ledger, int(state.engine.clock())
     try:
         with ledger.db.atomic():
-            fresh = ledger.record_notification(game.game_id, told.order_id, str(paytype), raw,
+            fresh = ledger.record_notification(told.game_id, told.order_id, str(paytype), raw,
                                                now)
             if fresh:
                 known = ledger.orders([told.key])
@@ -122,9 +123,8 @@ async def link(request: web.Request) -> web.Response:
     if not isinstance(token, str) or not isinstance(player_id, str) or not player_id.strip():
         return web.json_response({"error": "token and player_id (strings) are required"},
                                  status=400)
-    game_id = state.config.jogos.game_id
     try:
-        user = await state.public_keys.verify(token, game_id)
+        user = await state.public_keys.verify(token, [g.jogos.game_id for g in state.config.games])
     except AuthError as exc:
         return web.json_response({"error": f"user token refused: {type(exc).__name__}"},
                                  status=401)
@@ -132,12 +132,13 @@ async def link(request: web.Request) -> web.Response:
         log.exception("public key unavailable")
         return web.json_response({"error": "public key unavailable"}, status=503)
     ledger = state.engine.ledger
+    game_id = int(user.game_id)
     ledger.link(game_id, user.user_id, player_id.strip(), int(state.engine.clock()),
                 source=f"token:{verified.client_id}")
     waiting = ledger.orders(ledger.waiting_for_user(game_id, user.user_id))
     if waiting and not state.stopping:
         state.spawn(settle_orders(state.engine, waiting), f"settle user {user.user_id}")
-    return web.json_response({"linked": True, "user_id": user.user_id,
+    return web.json_response({"linked": True, "user_id": user.user_id, "game_id": game_id,
                               "orders_waiting": len(waiting)})
 
 

@@ -265,3 +265,34 @@ async def test_sigterm_during_a_pass_then_restart_finishes(sandbox: Sandbox,
     catalog = parse_catalog(tomllib.loads(SANDBOX_CATALOG))
     violations = check_books(sandbox, catalog, elsewhere)
     assert not violations.lines, violations.lines[:5]
+
+
+@pytest.mark.parametrize("sandbox_options", [SandboxOptions(
+    mix=OrderMix(count=200, seed=12), extra_games={1220: "key-of-1220"})])
+async def test_second_game_notification_uses_its_own_key(sandbox: Sandbox,
+                                                         tmp_path: Path) -> None:
+    config_file = tmp_path / "reconciler.toml"
+    config_file.write_text('[[games]]\ngame_id = 1220\nshared_key_env = "KEY_1220"\n'
+                           'catalog = "catalog.toml"\n')
+    running = Daemon(sandbox, tmp_path, RECONCILER_CONFIG=str(config_file),
+                     KEY_1220="key-of-1220")
+    await running.start()
+    try:
+        await until(lambda: sandbox.jogos.get_orders_calls >= 2)
+        (order,) = sandbox.jogos.add_orders(1220, 1)
+        async with aiohttp.ClientSession() as http:
+            status, answer = await sandbox.jogos.notify(
+                http, running.url + "/jogos/notify", 1220, order["orderId"], "pay")
+            assert (status, answer["code"]) == (200, "200")
+            await until(lambda: f"grant:1220:{order['orderId']}" in sandbox.pgos.tokens)
+            body = sandbox.jogos.notification_body(1220, order["orderId"], "pay")
+            from reconciler.auth import jogos as jogos_auth
+
+            wrong = jogos_auth.signed_headers(body, sandbox.options.shared_key)
+            async with http.post(running.url + "/jogos/notify", data=body,
+                                 headers=wrong) as r:
+                assert (await r.json())["code"] == "41007"
+    finally:
+        await running.stop()
+        if running.sock:
+            running.sock.close()
