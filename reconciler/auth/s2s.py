@@ -165,7 +165,8 @@ class Verified:
     scheme: Scheme
 
 
-def _header(headers: Mapping[str, str], name: str) -> str | None:
+def header(headers: Mapping[str, str], name: str) -> str | None:
+    """The value of header `name`, matched case-insensitively, or None."""
     lowered = name.lower()
     for key, value in headers.items():
         if key.lower() == lowered:
@@ -201,9 +202,9 @@ def verify_request(
     StaleCredential (timestamp outside +/- `window_s`), BadSignature, CredentialMismatch (a
     credential of another client) or ReplayedNonce.
     """
-    client_id = _header(headers, "yac-client-id")
-    ts_text = _header(headers, "yac-timestamp")
-    nonce = _header(headers, "yac-nonce")
+    client_id = header(headers, "yac-client-id")
+    ts_text = header(headers, "yac-timestamp")
+    nonce = header(headers, "yac-nonce")
     if not client_id or not ts_text or not nonce:
         raise MalformedCredential("yac-client-id, yac-timestamp and yac-nonce are required")
     if not ts_text.isdigit() or len(ts_text) > 12:
@@ -230,8 +231,8 @@ def _check_credential(
     nonce: str,
     pathname: str,
 ) -> Scheme:
-    authorization = _header(headers, "authorization")
-    api_key = _header(headers, "api-key")
+    authorization = header(headers, "authorization")
+    api_key = header(headers, "api-key")
     if authorization is None and api_key is None:
         api_key = query.get("api_key")
     if authorization is None:

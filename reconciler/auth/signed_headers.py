@@ -11,7 +11,7 @@ import hashlib
 import hmac
 from collections.abc import Mapping
 
-from reconciler.auth.s2s import NonceStore
+from reconciler.auth.s2s import NonceStore, header
 from reconciler.errors import BadSignature, MalformedCredential, ReplayedNonce, StaleCredential
 
 SIGN_PARAMS = ("platformId", "version", "appId", "timestamp", "aid", "uid", "token")
@@ -50,14 +50,6 @@ def timestamp_seconds(value: str) -> int:
     return number // 1000 if number > MILLISECONDS_ABOVE else number
 
 
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    lowered = name.lower()
-    for key, value in headers.items():
-        if key.lower() == lowered:
-            return value
-    return None
-
-
 def verify(
     headers: Mapping[str, str],
     *,
@@ -75,7 +67,7 @@ def verify(
     """
     params: dict[str, str] = {}
     for name in SIGN_PARAMS:
-        value = _header(headers, name)
+        value = header(headers, name)
         if value is not None and value != "":
             params[name] = value
     missing = [name for name in REQUIRED_PARAMS if name not in params]
@@ -83,7 +75,7 @@ def verify(
         raise MalformedCredential(f"missing signed header(s): {', '.join(missing)}")
     if ("aid" in params or "uid" in params) and "token" not in params:
         raise MalformedCredential("token is required when aid or uid is present")
-    given = (_header(headers, "sign") or "").strip().lower()
+    given = (header(headers, "sign") or "").strip().lower()
     if len(given) != 32:
         raise MalformedCredential("sign is not a 32-digit MD5 hex")
     timestamp_s = timestamp_seconds(params["timestamp"])

@@ -77,39 +77,33 @@ class JogosClient:
         self.stats.failures[f"{name}:code{code}"] += 1
         raise PermanentError(code, f"Jogos {name} refused: {message}")
 
-    async def _call(self, path: str, payload: dict[str, Any], name: str) -> dict[str, Any]:
-        async for attempt in self.retry.retrying():
-            with attempt:
-                return await self._once(path, payload, name)
-        raise AssertionError("unreachable: tenacity re-raises")  # pragma: no cover
-
     async def get_orders(self, page_no: int, page_size: int) -> Page:
         """One page of orders (1-based, newest first).
 
         Raises PermanentError (305, 40001, 41007 ...) or TransientError once retries ran out.
         """
-        async for attempt in self.retry.retrying():
-            with attempt:
-                answer = await self._once(
-                    GET_ORDERS, {"gameId": self.game_id, "pageNo": page_no,
-                                 "pageSize": page_size}, "jogos.getOrders")
-                page = answer.get("page")
-                if not isinstance(page, dict) or not isinstance(page.get("content"), list):
-                    self.stats.failures["jogos.getOrders:shape"] += 1
-                    raise TransientError("Jogos getOrders answer has no page.content list")
-                return Page(
-                    total=_int(page.get("total"), "total"),
-                    total_pages=_int(page.get("totalPage"), "totalPage"),
-                    current_page=_int(page.get("currentPage", page_no), "currentPage"),
-                    page_size=_int(page.get("pageSize", page_size), "pageSize"),
-                    content=page["content"],
-                )
-        raise AssertionError("unreachable: tenacity re-raises")  # pragma: no cover
+        async def attempt() -> Page:
+            answer = await self._once(
+                GET_ORDERS, {"gameId": self.game_id, "pageNo": page_no, "pageSize": page_size},
+                "jogos.getOrders")
+            page = answer.get("page")
+            if not isinstance(page, dict) or not isinstance(page.get("content"), list):
+                self.stats.failures["jogos.getOrders:shape"] += 1
+                raise TransientError("Jogos getOrders answer has no page.content list")
+            return Page(
+                total=_int(page.get("total"), "total"),
+                total_pages=_int(page.get("totalPage"), "totalPage"),
+                current_page=_int(page.get("currentPage", page_no), "currentPage"),
+                page_size=_int(page.get("pageSize", page_size), "pageSize"),
+                content=page["content"],
+            )
+
+        return await self.retry.run(attempt)
 
     async def mark_delivered(self, order_id: str) -> None:
         """arrivedorder: tell Jogos the order was delivered (idempotent on their side).
 
         Raises PermanentError or TransientError once retries ran out.
         """
-        await self._call(ARRIVED, {"gameId": self.game_id, "orderId": order_id},
-                         "jogos.arrivedorder")
+        payload = {"gameId": self.game_id, "orderId": order_id}
+        await self.retry.run(lambda: self._once(ARRIVED, payload, "jogos.arrivedorder"))

@@ -94,10 +94,7 @@ class PgosClient:
         Raises PgosCommandError, or TransientError once retries ran out.
         """
         path = CLI_TITLE_PATH if title else CLI_REGION_PATH
-        async for attempt in self.retry.retrying():
-            with attempt:
-                return await self._once(path, command, params)
-        raise AssertionError("unreachable: tenacity re-raises")  # pragma: no cover
+        return await self.retry.run(lambda: self._once(path, command, params))
 
     async def grant_items(self, player_id: str, items: list[dict[str, Any]],
                           token: str) -> dict[str, Any]:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from tenacity import (
     AsyncRetrying,
@@ -13,6 +15,8 @@ from tenacity import (
 )
 
 from reconciler.errors import UpstreamError
+
+T = TypeVar("T")
 
 
 class TransientError(UpstreamError):
@@ -35,6 +39,14 @@ class RetryPolicy:
     max_attempts: int = 5
     initial_s: float = 0.2
     max_wait_s: float = 5.0
+
+    async def run(self, attempt: Callable[[], Awaitable[T]]) -> T:
+        """Call `attempt` until it succeeds, raises a non-transient error, or attempts run out
+        (the last TransientError is raised)."""
+        async for retry_state in self.retrying():
+            with retry_state:
+                return await attempt()
+        raise AssertionError("unreachable: tenacity re-raises")  # pragma: no cover
 
     def retrying(self) -> AsyncRetrying:
         """A tenacity controller retrying TransientError only, re-raising the last one."""

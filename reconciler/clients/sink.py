@@ -53,7 +53,4 @@ class SinkClient:
 
         Raises PermanentError, or TransientError once retries ran out.
         """
-        async for attempt in self.retry.retrying():
-            with attempt:
-                return await self._once(path, payload)
-        raise AssertionError("unreachable: tenacity re-raises")  # pragma: no cover
+        return await self.retry.run(lambda: self._once(path, payload))

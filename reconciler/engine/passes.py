@@ -158,26 +158,6 @@ async def open_engine(config: Config, *, clock: Callable[[], float] = time.time,
         ledger.close()
 
 
-def pending_counts(ledger: Ledger, game_ids: list[int]) -> dict[str, int]:
-    """What is not settled: effects failed, in flight or in attention, orders waiting for
-    attention, quarantined rows."""
-    marks = ",".join("?" * len(game_ids))
-    db = ledger.db
-    counts = {state: 0 for state in ("failed", "in_flight", "attention")}
-    for state, n in db.execute(
-        f"SELECT state, count(*) FROM effects WHERE game_id IN ({marks}) "  # noqa: S608
-        "AND state IN ('failed', 'in_flight', 'attention') GROUP BY state", game_ids,
-    ):
-        counts[state] = n
-    counts["orders_attention"] = db.execute(
-        f"SELECT count(*) FROM orders WHERE game_id IN ({marks}) "  # noqa: S608
-        "AND attention IS NOT NULL AND adopted = 0", game_ids).fetchone()[0]
-    counts["quarantined"] = db.execute(
-        f"SELECT count(*) FROM quarantine WHERE game_id IN ({marks})",  # noqa: S608
-        game_ids).fetchone()[0]
-    return counts
-
-
 async def run_pass(engine: Engine, *, dry_run: bool = False,
                    progress: Progress | None = None, kind: str = "catch-up") -> PassReport:
     """One full pass over every game.
@@ -221,7 +201,7 @@ async def run_pass(engine: Engine, *, dry_run: bool = False,
             return PassReport(dict(figures), actions, {})
         outcomes = await execute(engine, actions, progress)
         figures.update({f"effect_{k}": v for k, v in outcomes.items()})
-        pending = pending_counts(ledger, game_ids)
+        pending = ledger.pending_counts(game_ids)
         figures["requests"] = engine.stats.total() - requests_before
         figures["duration_s"] = round(time.perf_counter() - started, 3)
         status = "settled" if not any(pending.values()) else "pending"

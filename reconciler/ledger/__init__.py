@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from reconciler.core.models import Order, RefundStatus
+from reconciler.core.models import Order, RefundStatus, merge_notification
 from reconciler.core.plan import LedgerOrder
 from reconciler.core.states import EffectState, check_transition
 from reconciler.errors import ConfigError
@@ -76,6 +76,9 @@ def create_private_file(path: Path) -> None:
         os.close(fd)
     except OSError as exc:
         raise ConfigError(f"ledger {path}: cannot create: {exc.strerror}") from exc
+
+
+DatabaseError = sqlite3.Error  # what callers outside ledger/ catch
 
 
 class Ledger:
@@ -447,6 +450,51 @@ class Ledger:
                          "response": e.response, "last_error": e.last_error} for e in effects],
             "notifications": [{"paytype": p, "received_s": r} for p, r in notes],
         }
+
+    def pending_counts(self, game_ids: list[int]) -> dict[str, int]:
+        """What is not settled: effects failed, in flight or in attention, orders waiting for
+        attention, quarantined rows."""
+        marks = ",".join("?" * len(game_ids))
+        counts = {state: 0 for state in ("failed", "in_flight", "attention")}
+        for state, n in self.db.execute(
+            f"SELECT state, count(*) FROM effects WHERE game_id IN ({marks}) "
+            "AND state IN ('failed', 'in_flight', 'attention') GROUP BY state", game_ids,
+        ):
+            counts[state] = n
+        counts["orders_attention"] = self.db.execute(
+            f"SELECT count(*) FROM orders WHERE game_id IN ({marks}) "
+            "AND attention IS NOT NULL AND adopted = 0", game_ids).fetchone()[0]
+        counts["quarantined"] = self.db.execute(
+            f"SELECT count(*) FROM quarantine WHERE game_id IN ({marks})",
+            game_ids).fetchone()[0]
+        return counts
+
+    def effect_counts(self) -> list[tuple[str, str, int]]:
+        """(kind, state, count) of every effect (for metrics)."""
+        return [(k, st, n) for k, st, n in self.db.execute(
+            "SELECT kind, state, count(*) FROM effects GROUP BY kind, state")]
+
+    def attention_count(self) -> int:
+        """Orders waiting for a person or a change (not adopted)."""
+        return int(self.db.execute(
+            "SELECT count(*) FROM orders WHERE attention IS NOT NULL AND adopted = 0"
+        ).fetchone()[0])
+
+    def record_notified_order(self, order: Order, paytype: str, body: bytes,
+                              now_s: int) -> bool:
+        """Record a verified notification and the order it tells of, in one transaction.
+        The order never moves backwards (see merge_notification). False when the same
+        notification was recorded before (nothing is written then).
+
+        Raises sqlite3.Error when the database fails (nothing is written).
+        """
+        with self.db.atomic():
+            if not self.record_notification(order.game_id, order.order_id, paytype, body,
+                                            now_s):
+                return False
+            known = self.orders([order.key])
+            self.record_orders([merge_notification(known[0] if known else None, order)], now_s)
+            return True
 
     def integrity_ok(self) -> bool:
         """PRAGMA integrity_check says ok."""

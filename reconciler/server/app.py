@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 import time
 from typing import Any
 
@@ -14,9 +13,10 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from reconciler.auth import jogos as jogos_auth
 from reconciler.auth import s2s
-from reconciler.core.models import MalformedOrder, merge_notification, parse_order
+from reconciler.core.models import MalformedOrder, parse_order
 from reconciler.engine.passes import settle_orders
 from reconciler.errors import AuthError, ConfigError, UpstreamError
+from reconciler.ledger import DatabaseError
 from reconciler.server.state import DaemonState
 
 log = logging.getLogger("reconciler.server")
@@ -65,14 +65,8 @@ async def notification(request: web.Request) -> web.Response:
         return jogos_answer("305", f"Required parameter is missing: {exc.reason}", 400)
     ledger, now = state.engine.ledger, int(state.engine.clock())
     try:
-        with ledger.db.atomic():
-            fresh = ledger.record_notification(told.game_id, told.order_id, str(paytype), raw,
-                                               now)
-            if fresh:
-                known = ledger.orders([told.key])
-                ledger.record_orders([merge_notification(known[0] if known else None, told)],
-                                    now)
-    except sqlite3.Error:
+        fresh = ledger.record_notified_order(told, str(paytype), raw, now)
+    except DatabaseError:
         log.exception("notification for %s not recorded", told.order_id)
         state.count("error")
         return jogos_answer("500", "System error", 500)
@@ -208,21 +202,18 @@ class LedgerCollector:
     def collect(self) -> Any:
         """Yield the metric families."""
         state, engine = self.state, self.state.engine
-        db = engine.ledger.db
+        ledger = engine.ledger
         orders = GaugeMetricFamily("reconciler_orders", "Orders in the ledger")
-        orders.add_metric([], db.execute("SELECT count(*) FROM orders").fetchone()[0])
+        orders.add_metric([], ledger.order_count())
         yield orders
         effects = GaugeMetricFamily("reconciler_effects", "Effects by kind and state",
                                     labels=["kind", "state"])
-        for kind, effect_state, n in db.execute(
-                "SELECT kind, state, count(*) FROM effects GROUP BY kind, state"):
+        for kind, effect_state, n in ledger.effect_counts():
             effects.add_metric([kind, effect_state], n)
         yield effects
         attention = GaugeMetricFamily("reconciler_attention_orders",
                                       "Orders waiting for a person or a change")
-        attention.add_metric([], db.execute(
-            "SELECT count(*) FROM orders WHERE attention IS NOT NULL AND adopted = 0"
-        ).fetchone()[0])
+        attention.add_metric([], ledger.attention_count())
         yield attention
         passes = CounterMetricFamily("reconciler_passes", "Passes by outcome",
                                      labels=["outcome"])

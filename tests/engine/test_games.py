@@ -10,7 +10,7 @@ from reconciler.config import build_config
 from reconciler.engine.passes import open_engine, run_pass
 from reconciler.ledger import Ledger
 from reconciler.sandbox.orders import OrderMix
-from reconciler.sandbox.runner import SANDBOX_CATALOG, Sandbox, SandboxOptions
+from reconciler.sandbox.runner import Sandbox, SandboxOptions
 
 
 @pytest.fixture
@@ -42,7 +42,3 @@ async def test_two_games_settle_apart(sandbox: Sandbox, tmp_path: Path,
     async with open_engine(bad) as engine:
         with pytest.raises(Exception, match="41007"):
             await run_pass(engine)
-
-
-def test_catalog_is_written(catalog_path: Path) -> None:
-    assert catalog_path.read_text() == SANDBOX_CATALOG
