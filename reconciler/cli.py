@@ -15,6 +15,7 @@ import secrets
 import sys
 import time
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
@@ -272,6 +273,54 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0 if status == 200 else 1
 
 
+def parse_time(text: str | None, flag: str) -> int | None:
+    """A Unix time from digits or a YYYY-MM-DD[THH:MM[:SS]] UTC date.
+
+    Raises ConfigError when it is neither.
+    """
+    if text is None:
+        return None
+    if text.isdigit():
+        return int(text)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise ConfigError(f"{flag} {text!r}: expected YYYY-MM-DD or a Unix time") from exc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp())
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    """Three-way audit report. Exit 0 within the threshold, 3 above it, 1 on error.
+
+    Raises ConfigError (bad flags or configuration) and UpstreamError (a book unreadable).
+    """
+    from reconciler.engine.audit import run_audit
+    from reconciler.report import document, render
+
+    config = load_config(args.config)
+    since_s, until_s = parse_time(args.since, "--since"), parse_time(args.until, "--until")
+
+    async def go() -> dict[str, object]:
+        async with open_engine(config) as engine:
+            result, books = await run_audit(engine, since_s=since_s, until_s=until_s)
+            doc = document(result, games=engine.game_ids, as_of_s=books.as_of_s,
+                           since_s=since_s, until_s=until_s, threshold=args.threshold)
+            summary = {k: v for k, v in doc.items() if k != "items"}
+            engine.ledger.record_audit(summary, str(doc["status"]), int(time.time()))
+            return doc
+
+    doc = asyncio.run(go())
+    text = render(doc, args.format)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"audit: {doc['status']}, {doc['total']} discrepancies -> {args.output}")
+    else:
+        sys.stdout.write(text)
+    return 0 if doc["status"] == "ok" else 3
+
+
 def cmd_config(args: argparse.Namespace) -> int:
     """Validate the configuration and print it with secrets masked.
 
@@ -395,6 +444,17 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=1, help="seed of the generated orders")
     demo.add_argument("--folder", default="state/demo", help="where the demo's files go")
     demo.set_defaults(handler=cmd_demo)
+
+    audit = sub.add_parser(
+        "audit", help="three-way audit report (exit 3 above the threshold)",
+        description="Compare the store, the ledger and the game; write a report.")
+    audit.add_argument("--format", choices=("json", "csv", "markdown", "html"), default="json")
+    audit.add_argument("--output", help="write to this file (default: standard output)")
+    audit.add_argument("--since", help="orders paid at or after (YYYY-MM-DD UTC or Unix time)")
+    audit.add_argument("--until", help="orders paid before (YYYY-MM-DD UTC or Unix time)")
+    audit.add_argument("--threshold", type=int, default=0,
+                       help="discrepancies tolerated before exit 3 (default 0)")
+    audit.set_defaults(handler=cmd_audit)
 
     run = sub.add_parser("run", help="the long-running service (systemd Type=notify)")
     run.set_defaults(handler=cmd_run)

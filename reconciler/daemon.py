@@ -16,7 +16,9 @@ from datetime import datetime, timedelta
 import aiohttp
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
 
+from jobs.audit import audit
 from jobs.drain import drain
 from jobs.reconcile import reconcile
 from reconciler import systemd
@@ -64,6 +66,8 @@ async def serve(config: Config) -> int:
         scheduler.add_job(drain, "interval", seconds=settings.drain_interval_s, id="drain",
                           next_run_time=now + timedelta(seconds=settings.drain_interval_s),
                           **common)
+        scheduler.add_job(audit, CronTrigger.from_crontab(settings.audit_cron, timezone="UTC"),
+                          id="audit", **common)
         watchdog_s = systemd.watchdog_interval_s()
         if watchdog_s:
             scheduler.add_job(systemd.notify, "interval", seconds=watchdog_s, id="watchdog",

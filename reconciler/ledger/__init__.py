@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from reconciler.core.audit import EffectRow, LedgerOrderRow
 from reconciler.core.models import Order, RefundStatus, merge_notification
 from reconciler.core.plan import LedgerOrder
 from reconciler.core.states import EffectState, check_transition
@@ -495,6 +496,49 @@ class Ledger:
             known = self.orders([order.key])
             self.record_orders([merge_notification(known[0] if known else None, order)], now_s)
             return True
+
+    # -- audit ------------------------------------------------------------------------------
+    def audit_rows(self, game_ids: list[int]) -> dict[str, Any]:
+        """Everything the audit reads from the ledger, as core.audit values."""
+        marks = ",".join("?" * len(game_ids))
+        orders = {}
+        for row in self.db.execute(
+            "SELECT game_id, order_id, user_id, product_id, arrived_status, pay_time_s, "
+            "refund_status, refund_time_s, adopted, attention FROM orders "
+            f"WHERE game_id IN ({marks})", game_ids,
+        ):
+            order = Order(row[0], row[1], row[2], row[3], bool(row[4]), row[5],
+                          None if row[6] is None else RefundStatus(row[6]), row[7])
+            orders[order.key] = LedgerOrderRow(order, bool(row[8]), row[9])
+        effects = []
+        for row in self.db.execute(
+            "SELECT kind, game_id, order_id, state, attempts, player_id, response, created_s, "
+            f"updated_s, last_error FROM effects WHERE game_id IN ({marks})", game_ids,
+        ):
+            response = json.loads(row[6]) if row[6] else {}
+            instances = tuple(str(i) for i in response.get("instances", []))
+            effects.append(EffectRow(row[0], row[1], row[2], EffectState(row[3]), row[4],
+                                     row[5], instances, row[7] or 0, row[8] or 0, row[9]))
+        debts = [tuple(r) for r in self.db.execute(
+            f"SELECT game_id, order_id, kind, code, amount FROM debts WHERE game_id IN ({marks})",
+            game_ids)]
+        quarantined = [tuple(r) for r in self.db.execute(
+            f"SELECT game_id, reason, first_seen_s FROM quarantine WHERE game_id IN ({marks})",
+            game_ids)]
+        interrupted = [tuple(r) for r in self.db.execute(
+            "SELECT id, started_s FROM runs WHERE status = 'running' AND id < "
+            "(SELECT coalesce(max(id), 0) FROM runs)")]
+        latest = self.db.execute(
+            "SELECT max(t) FROM (SELECT max(changed_s) AS t FROM orders UNION ALL "
+            "SELECT max(updated_s) FROM effects)").fetchone()[0]
+        return {"ledger": orders, "effects": effects, "debts": debts,
+                "quarantined": quarantined, "interrupted_runs": interrupted,
+                "latest_s": int(latest or 0)}
+
+    def record_audit(self, figures: dict[str, Any], status: str, now_s: int) -> None:
+        """Record an audit as a run (what /ops/audit/latest shows)."""
+        run_id = self.start_run("audit", now_s)
+        self.finish_run(run_id, status, figures, now_s)
 
     def integrity_ok(self) -> bool:
         """PRAGMA integrity_check says ok."""

@@ -90,3 +90,25 @@ async def test_success_code_forms(success_code: str | int, make_config: ConfigFa
         async with open_engine(build_config({}, env)) as engine:
             report = await run_pass(engine)
     assert report.settled and report.figures["orders"] == 120
+
+
+async def test_audit_command(sandbox: Sandbox, catalog_path: Path, tmp_path: Path) -> None:
+    db = tmp_path / "ledger.db"
+    code, _, err = await cli(sandbox, catalog_path, db, "catch-up")
+    assert code == 0, err
+    report = tmp_path / "audit.json"
+    code, out, err = await cli(sandbox, catalog_path, db, "audit", "--output", str(report))
+    assert code == 0, err
+    assert "audit: ok" in out
+    sandbox.jogos.add_orders(9943, 2)
+    code, out, _ = await cli(sandbox, catalog_path, db, "audit", "--format", "markdown")
+    assert code == 3 and "paid_not_granted | 2" in out
+    code, out, _ = await cli(sandbox, catalog_path, db, "audit", "--threshold", "2",
+                             "--format", "csv")
+    assert code == 0 and out.count("paid_not_granted") == 2
+    code, _, err = await cli(sandbox, catalog_path, db, "audit", "--since", "yesterday")
+    assert code == 1 and "--since" in err
+    ledger = Ledger.open(db)
+    latest = ledger.last_run_of_kind("audit")
+    ledger.close()
+    assert latest is not None and latest["status"] == "ok" and latest["figures"]["total"] == 2

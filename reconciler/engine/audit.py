@@ -1,0 +1,59 @@
+"""Gather the three books for the audit: read the store (no writes), the ledger, and the
+inventories of the players whose grants were revoked.
+
+Rules: read-only towards Jogos and PGOS; the only ledger write is the audit's run record.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reconciler.core.audit import Audit, Books, audit
+from reconciler.core.models import Order
+from reconciler.core.states import EffectState
+from reconciler.engine.effects import PgosFulfilment
+from reconciler.engine.fetch import fetch_orders, run_bounded
+from reconciler.engine.passes import Engine
+
+
+async def gather(engine: Engine, *, until_s: int | None = None) -> Books:
+    """Read every game's orders, the ledger, and the inventories the audit needs.
+
+    Raises PermanentError/TransientError/UpstreamError when a remote book cannot be read.
+    """
+    store: dict[tuple[int, str], Order] = {}
+    for game in engine.games:
+        fetched = await fetch_orders(game.jogos, page_size=engine.page_size,
+                                     concurrency=engine.concurrency)
+        store.update({o.key: o for o in fetched.orders.values()})
+    rows: dict[str, Any] = engine.ledger.audit_rows(engine.game_ids)
+    revoked = {(e.game_id, e.order_id) for e in rows["effects"]
+               if e.kind == "revoke" and e.state is EffectState.DONE}
+    wanted = sorted({(e.game_id, e.player_id) for e in rows["effects"]
+                     if e.kind == "grant" and e.player_id and (e.game_id, e.order_id) in revoked})
+    inventories: dict[str, dict[str, str]] = {}
+    clients = {g.game_id: g.fulfilment.client for g in engine.games
+               if isinstance(g.fulfilment, PgosFulfilment)}
+
+    async def read(item: tuple[int, str]) -> None:
+        game_id, player_id = item
+        client = clients.get(game_id)
+        if client is None:
+            return
+        data = await client.inventory(player_id)
+        inventories.setdefault(player_id, {}).update(
+            {str(i.get("InstanceID")): str(i.get("Status")) for i in data.get("Instances", [])
+             if isinstance(i, dict)})
+
+    await run_bounded(wanted, read, engine.concurrency)
+    return Books(store=store, ledger=rows["ledger"], effects=rows["effects"],
+                 inventories=inventories, debts=rows["debts"], quarantined=rows["quarantined"],
+                 interrupted_runs=rows["interrupted_runs"],
+                 as_of_s=until_s if until_s is not None else rows["latest_s"])
+
+
+async def run_audit(engine: Engine, *, since_s: int | None = None,
+                    until_s: int | None = None) -> tuple[Audit, Books]:
+    """Gather and compare. Raises what `gather` raises."""
+    books = await gather(engine, until_s=until_s)
+    return audit(books, since_s=since_s, until_s=until_s), books
