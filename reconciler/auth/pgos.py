@@ -17,6 +17,7 @@ from typing import Any
 from Crypto.Cipher import AES
 from Crypto.Util.Padding import pad, unpad
 
+from reconciler.core import jsontext
 from reconciler.errors import (
     ConfigError,
     CredentialMismatch,
@@ -109,7 +110,7 @@ def decrypt_ticket(key: ServerKey, ticket: str) -> TicketClaims:
     cipher = AES.new(key.aes_key, AES.MODE_CBC, TICKET_IV)
     try:
         plain = unpad(cipher.decrypt(raw), AES.block_size)
-        doc = json.loads(plain.decode("utf-8"))
+        doc = jsontext.loads(plain)
     except (ValueError, UnicodeDecodeError) as exc:
         raise MalformedCredential("ServerTicket does not decrypt with this server key") from exc
     if not isinstance(doc, dict):

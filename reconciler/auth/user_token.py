@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +15,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from cryptography.hazmat.primitives.serialization import load_der_public_key, load_pem_public_key
 
+from reconciler.core import jsontext
 from reconciler.errors import (
     BadSignature,
     ConfigError,
@@ -101,7 +101,7 @@ def _parse_subject(sub: object) -> JogosUser:
     if not isinstance(sub, str):
         raise MalformedCredential("user token sub is not a string")
     try:
-        doc = json.loads(sub)
+        doc = jsontext.loads(sub)
     except ValueError as exc:
         raise MalformedCredential("user token sub is not JSON") from exc
     if not isinstance(doc, dict):

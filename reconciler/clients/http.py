@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 import aiohttp
 
 from reconciler.clients.retry import PermanentError, RequestStats, TransientError
+from reconciler.core import jsontext
 
 
 async def post_json(
@@ -40,7 +40,7 @@ async def post_json(
         stats.failures[f"{name}:http{status}"] += 1
         raise PermanentError(f"http{status}", f"{name}: refused with HTTP {status}")
     try:
-        return json.loads(text)
+        return jsontext.loads(text)
     except ValueError as exc:
         stats.failures[f"{name}:malformed"] += 1
         raise TransientError(f"{name}: answer is not JSON") from exc

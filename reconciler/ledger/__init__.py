@@ -377,6 +377,11 @@ class Ledger:
                 [client_id, nonce, expires_at_s])
             return cursor.rowcount == 1
 
+    def nonce_seen(self, client_id: str, nonce: str) -> bool:
+        """True when this nonce of this client was already used."""
+        return self.db.execute("SELECT 1 FROM nonces WHERE client_id = ? AND nonce = ?",
+                               [client_id, nonce]).fetchone() is not None
+
     def prune_nonces(self, now_s: int) -> int:
         """Forget nonces whose window has passed; returns how many."""
         with self.db.atomic():

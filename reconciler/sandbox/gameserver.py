@@ -7,7 +7,6 @@ refused (401). Grants are idempotent by `idempotency_token`.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from reconciler.auth import s2s, signed_headers
+from reconciler.core import jsontext
 from reconciler.errors import AuthError
 from reconciler.sandbox.faults import FaultInjector
 
@@ -57,7 +57,7 @@ class GameServerSim:
             self.rejected[reason] = self.rejected.get(reason, 0) + 1
             return web.json_response({"ok": False, "error": reason}, status=401)
         try:
-            body = json.loads(await request.read())
+            body = jsontext.loads(await request.read())
         except ValueError:
             body = None
         if not isinstance(body, dict) or not body.get("player_id") or not body.get("order_id"):

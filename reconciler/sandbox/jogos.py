@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from reconciler.auth import jogos as jogos_auth
 from reconciler.auth.user_token import sign_user_token
+from reconciler.core import jsontext
 from reconciler.errors import AuthError
 from reconciler.sandbox.faults import FaultInjector, Faults
 from reconciler.sandbox.orders import REFUNDED, OrderFactory, OrderMix
@@ -141,7 +142,7 @@ class JogosSim:
     ) -> tuple[GameBook, dict[str, Any]] | web.Response:
         raw = await request.read()
         try:
-            body = json.loads(raw)
+            body = jsontext.loads(raw)
         except ValueError:
             return self._answer(CODE_MISSING, msg="Body is not JSON")
         if not isinstance(body, dict) or body.get("gameId") in (None, ""):

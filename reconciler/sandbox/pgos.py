@@ -20,6 +20,7 @@ from aiohttp import web
 
 from reconciler.auth import pgos as pgos_auth
 from reconciler.clients.pgos import PgosApi
+from reconciler.core import jsontext
 from reconciler.errors import AuthError
 from reconciler.sandbox.faults import FaultInjector, Faults
 
@@ -272,7 +273,7 @@ class PgosSim:
         if problem is not None:
             return self._error(E_AUTH, problem, "auth")
         try:
-            body = json.loads(await request.read())
+            body = jsontext.loads(await request.read())
         except ValueError:
             return self._error(E_PARAM, "body is not JSON", "param")
         if not isinstance(body, dict):
@@ -306,7 +307,7 @@ class PgosSim:
         if problem is not None:
             return self._error(E_AUTH, problem, "auth")
         try:
-            body = json.loads(await request.read())
+            body = jsontext.loads(await request.read())
             player_id = body["player_id"]
         except (ValueError, KeyError, TypeError):
             return self._error(E_PARAM, "player_id is required", "param")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from typing import Any
@@ -13,6 +12,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from reconciler.auth import jogos as jogos_auth
 from reconciler.auth import s2s
+from reconciler.core import jsontext
 from reconciler.core.models import MalformedOrder, parse_order
 from reconciler.engine.passes import settle_orders
 from reconciler.errors import AuthError, ConfigError, UpstreamError
@@ -37,8 +37,8 @@ async def notification(request: web.Request) -> web.Response:
     state = request.app[STATE]
     raw = await request.read()
     try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        body = jsontext.loads(raw)
+    except ValueError:
         state.count("malformed")
         return jogos_answer("305", "Body is not JSON", 400)
     if not isinstance(body, dict) or body.get("gameId") in (None, ""):
@@ -80,24 +80,49 @@ async def notification(request: web.Request) -> web.Response:
     return jogos_answer("200", "Success", 200)
 
 
+class PeekNonces:
+    """A NonceStore that only checks: the nonce is spent later, once the request is known to
+    be acceptable, so that a rejected request writes nothing."""
+
+    def __init__(self, state: DaemonState) -> None:
+        self.state = state
+
+    def remember(self, client_id: str, nonce: str, expires_at_s: int) -> bool:
+        """True when the nonce was not used yet (nothing is written)."""
+        return not self.state.engine.ledger.nonce_seen(client_id, nonce)
+
+
 def authenticate(request: web.Request, state: DaemonState) -> s2s.Verified | web.Response:
-    """Service-to-service authentication of /link and /ops/ (nonces kept in the ledger)."""
+    """Service-to-service authentication of /link and /ops/ (nonce checked, not yet spent)."""
     if not state.clients:
         return web.json_response({"error": "no ops client configured"}, status=403)
     try:
         return s2s.verify_request(
             dict(request.headers), pathname=request.path, clients=state.clients,
-            now_s=int(state.engine.clock()), nonces=state.engine.ledger,
+            now_s=int(state.engine.clock()), nonces=PeekNonces(state),
             query=dict(request.query), window_s=state.config.daemon.ops_window_s)
     except AuthError as exc:
         return web.json_response({"error": type(exc).__name__}, status=401)
 
 
+def spend_nonce(request: web.Request, state: DaemonState,
+                verified: s2s.Verified) -> web.Response | None:
+    """Record the request's nonce (in the ledger, so it survives restarts) just before a
+    successful answer; a 401 answer when a concurrent twin spent it first. Refused requests
+    never spend their nonce, so they write nothing."""
+    nonce = s2s.header(request.headers, "yac-nonce") or ""
+    timestamp = int(s2s.header(request.headers, "yac-timestamp") or 0)
+    if state.engine.ledger.remember(verified.client_id, nonce,
+                                    timestamp + state.config.daemon.ops_window_s):
+        return None
+    return web.json_response({"error": "ReplayedNonce"}, status=401)
+
+
 async def json_body(request: web.Request) -> dict[str, Any] | web.Response:
     """The request's JSON object, or a 400 answer."""
     try:
-        body = json.loads(await request.read())
-    except (ValueError, UnicodeDecodeError):
+        body = jsontext.loads(await request.read())
+    except ValueError:
         return web.json_response({"error": "body is not JSON"}, status=400)
     if not isinstance(body, dict):
         return web.json_response({"error": "body is not a JSON object"}, status=400)
@@ -127,6 +152,9 @@ async def link(request: web.Request) -> web.Response:
         return web.json_response({"error": "public key unavailable"}, status=503)
     ledger = state.engine.ledger
     game_id = int(user.game_id)
+    replayed = spend_nonce(request, state, verified)
+    if replayed is not None:
+        return replayed
     ledger.link(game_id, user.user_id, player_id.strip(), int(state.engine.clock()),
                 source=f"token:{verified.client_id}")
     waiting = ledger.orders(ledger.waiting_for_user(game_id, user.user_id))
@@ -148,7 +176,7 @@ async def ops_order(request: web.Request) -> web.Response:
     story = state.engine.ledger.story(int(game_id), request.match_info["order_id"])
     if story is None:
         return web.json_response({"error": "order not in the ledger"}, status=404)
-    return web.json_response(story)
+    return spend_nonce(request, state, verified) or web.json_response(story)
 
 
 async def ops_pass(request: web.Request) -> web.Response:
@@ -159,6 +187,9 @@ async def ops_pass(request: web.Request) -> web.Response:
         return verified
     if state.trigger_pass is None or state.stopping:
         return web.json_response({"error": "not accepting work"}, status=503)
+    replayed = spend_nonce(request, state, verified)
+    if replayed is not None:
+        return replayed
     state.trigger_pass()
     return web.json_response({"triggered": True}, status=202)
 
@@ -172,7 +203,7 @@ async def ops_audit(request: web.Request) -> web.Response:
     run = state.engine.ledger.last_run_of_kind("audit")
     if run is None:
         return web.json_response({"error": "no audit yet"}, status=404)
-    return web.json_response(run)
+    return spend_nonce(request, state, verified) or web.json_response(run)
 
 
 def health(state: DaemonState) -> dict[str, Any]:
