@@ -25,6 +25,7 @@ from reconciler.auth import jogos, pgos, s2s, signed_headers
 from reconciler.clients.pgos import PgosClient
 from reconciler.clients.retry import RequestStats, RetryPolicy
 from reconciler.config import load_config
+from reconciler.core.jsontext import is_number
 from reconciler.engine.passes import describe, open_engine, run_pass, summary_line
 from reconciler.errors import ConfigError, ReconcilerError
 from reconciler.ledger import Ledger
@@ -203,7 +204,7 @@ def read_links_csv(path: Path, default_game_id: int) -> list[tuple[int, str, str
     for line, row in enumerate(reader, start=2):
         user, player = (row.get("user_id") or "").strip(), (row.get("player_id") or "").strip()
         game = (row.get("game_id") or str(default_game_id)).strip()
-        if not user or not player or not game.isdigit():
+        if not user or not player or not is_number(game):
             problems.append(f"{path}:{line}: user_id, player_id and a numeric game_id needed")
             continue
         links.append((int(game), user, player))
@@ -280,7 +281,7 @@ def parse_time(text: str | None, flag: str) -> int | None:
     """
     if text is None:
         return None
-    if text.isdigit():
+    if is_number(text):
         return int(text)
     try:
         moment = datetime.fromisoformat(text)

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from reconciler.auth.pgos import ServerKey, backend_url_for_region, split_server_key
 from reconciler.clients.pgos import PgosApi
 from reconciler.core.catalog import Catalog, parse_catalog
+from reconciler.core.jsontext import is_number
 from reconciler.core.plan import AdoptPolicy, Identity, Policy
 from reconciler.errors import ConfigError
 from reconciler.secret import Secret
@@ -270,7 +271,7 @@ def _check(s: Setting, value: object, problems: list[str]) -> object:
     name = f"{s.section}.{s.key} / {s.env}"
     if s.kind == "int":
         text = str(value).strip()
-        if isinstance(value, bool) or not text.isdigit() or int(text) <= 0:
+        if isinstance(value, bool) or not is_number(text) or int(text) <= 0:
             problems.append(f"{name}: must be a positive integer, got {text!r}")
             return None
         return int(text)
@@ -509,7 +510,7 @@ def _more_games(entries: object, first: JogosConfig, first_pgos: PgosConfig | No
 def _daemon_settings(v: dict[str, Any], read_file: Callable[[Path], str],
                      problems: list[str]) -> DaemonSettings:
     host, colon, port = str(v.get("RECONCILER_LISTEN") or "").rpartition(":")
-    if not colon or not port.isdigit() or not 0 < int(port) < 65536 or not host:
+    if not colon or not is_number(port) or not 0 < int(port) < 65536 or not host:
         problems.append("daemon.listen / RECONCILER_LISTEN: must be HOST:PORT")
         host, port = "127.0.0.1", "8080"
     notify_path = str(v.get("RECONCILER_NOTIFY_PATH") or "")

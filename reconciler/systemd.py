@@ -34,6 +34,6 @@ def watchdog_interval_s(env: dict[str, str] | None = None) -> float | None:
     env = env if env is not None else dict(os.environ)
     usec = env.get("WATCHDOG_USEC", "")
     pid = env.get("WATCHDOG_PID")
-    if not usec.isdigit() or (pid and pid != str(os.getpid())):
+    if not (usec.isascii() and usec.isdigit()) or (pid and pid != str(os.getpid())):
         return None
     return int(usec) / 2_000_000

@@ -22,6 +22,7 @@ from Crypto.Hash import SHA256
 from Crypto.PublicKey import ECC
 from Crypto.Signature import DSS
 
+from reconciler.core.jsontext import is_number
 from reconciler.errors import (
     BadSignature,
     ConfigError,
@@ -207,7 +208,7 @@ def verify_request(
     nonce = header(headers, "yac-nonce")
     if not client_id or not ts_text or not nonce:
         raise MalformedCredential("yac-client-id, yac-timestamp and yac-nonce are required")
-    if not ts_text.isdigit() or len(ts_text) > 12:
+    if not is_number(ts_text) or len(ts_text) > 12:
         raise MalformedCredential("yac-timestamp is not a Unix time in seconds")
     if len(nonce) > MAX_NONCE_LEN:
         raise MalformedCredential(f"yac-nonce is longer than {MAX_NONCE_LEN} characters")

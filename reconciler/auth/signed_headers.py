@@ -12,6 +12,7 @@ import hmac
 from collections.abc import Mapping
 
 from reconciler.auth.s2s import NonceStore, header
+from reconciler.core.jsontext import is_number
 from reconciler.errors import BadSignature, MalformedCredential, ReplayedNonce, StaleCredential
 
 SIGN_PARAMS = ("platformId", "version", "appId", "timestamp", "aid", "uid", "token")
@@ -44,7 +45,7 @@ def timestamp_seconds(value: str) -> int:
     Raises MalformedCredential when it is not a non-negative integer.
     """
     text = value.strip()
-    if not text.isdigit() or len(text) > 16:
+    if not is_number(text) or len(text) > 16:
         raise MalformedCredential("timestamp is not a Unix time in seconds or milliseconds")
     number = int(text)
     return number // 1000 if number > MILLISECONDS_ABOVE else number

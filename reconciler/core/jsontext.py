@@ -1,4 +1,4 @@
-"""Parsing JSON from outside (requests we receive, answers we get).
+"""Parsing text from outside (requests we receive, answers we get): JSON and numbers.
 
 Rules: every malformed input raises ValueError, including nesting too deep for the parser
 (which raises RecursionError otherwise and would escape as a crash).
@@ -8,6 +8,12 @@ from __future__ import annotations
 
 import json
 from typing import Any
+
+
+def is_number(text: str) -> bool:
+    """True for a non-empty run of ASCII digits (str.isdigit also accepts '²', which int()
+    refuses)."""
+    return text.isascii() and text.isdigit()
 
 
 def loads(raw: bytes | str) -> Any:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
+from reconciler.core.jsontext import is_number
 from reconciler.errors import ReconcilerError
 
 
@@ -73,7 +74,7 @@ def _int(raw: Mapping[str, Any], name: str, *, optional: bool = False) -> int | 
         raise MalformedOrder(f"{name} is a boolean")
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    if isinstance(value, str) and is_number(value.strip().removeprefix("-")):
         return int(value)
     raise MalformedOrder(f"{name} is {'missing' if value is None else 'not an integer'}")
 

@@ -13,6 +13,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from reconciler.auth import jogos as jogos_auth
 from reconciler.auth import s2s
 from reconciler.core import jsontext
+from reconciler.core.jsontext import is_number
 from reconciler.core.models import MalformedOrder, parse_order
 from reconciler.engine.passes import settle_orders
 from reconciler.errors import AuthError, ConfigError, UpstreamError
@@ -45,7 +46,7 @@ async def notification(request: web.Request) -> web.Response:
         state.count("malformed")
         return jogos_answer("305", "gameId is missing", 400)
     game_id = str(body["gameId"]).strip()
-    game = state.config.game(int(game_id)) if game_id.isdigit() else None
+    game = state.config.game(int(game_id)) if is_number(game_id) else None
     if game is None:
         state.count("unknown_game")
         return jogos_answer("40001", "Game not found", 404)
@@ -171,7 +172,7 @@ async def ops_order(request: web.Request) -> web.Response:
     if isinstance(verified, web.Response):
         return verified
     game_id = request.match_info["game_id"]
-    if not game_id.isdigit():
+    if not is_number(game_id):
         return web.json_response({"error": "game_id must be a number"}, status=400)
     story = state.engine.ledger.story(int(game_id), request.match_info["order_id"])
     if story is None:
