@@ -71,10 +71,11 @@ async def wait_settled(sandbox: Sandbox, orders: list[str], *, game_id: int = 99
                        timeout_s: float = 60) -> list[str]:
     """Wait until every order is granted in the game; returns those still not granted."""
     deadline = time.monotonic() + timeout_s
+    prefix = f"grant:{game_id}:"
     while True:
-        missing = [o for o in orders if not any(
-            t == f"grant:{game_id}:{o}" or t.startswith(f"grant:{game_id}:{o}:")
-            for t in sandbox.pgos.tokens)]
+        granted = {t[len(prefix):].split(":")[0] for t in sandbox.pgos.tokens
+                   if t.startswith(prefix)}
+        missing = [o for o in orders if o not in granted]
         if not missing or time.monotonic() > deadline:
             return missing
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(0.2)
