@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -103,7 +104,8 @@ async def check(target: Target, kind: str, method: str, path: str, body: bytes,
 PATHS = [("POST", "/jogos/notify"), ("POST", "/link"), ("GET", "/ops/orders/9943/x"),
          ("POST", "/ops/pass"), ("GET", "/ops/audit/latest")]
 header_text = st.text(st.characters(codec="latin-1", exclude_categories=("Cc",)), max_size=60)
-FUZZ = settings(max_examples=60, deadline=None,
+EXAMPLES = int(os.environ.get("RECONCILER_FUZZ_EXAMPLES", "60"))  # bench/hostile.py raises it
+FUZZ = settings(max_examples=EXAMPLES, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
