@@ -22,6 +22,7 @@ import aiohttp
 
 from reconciler import __version__
 from reconciler.auth import jogos, pgos, s2s, signed_headers
+from reconciler.clients.health import fetch_health
 from reconciler.clients.pgos import PgosClient
 from reconciler.clients.retry import RequestStats, RetryPolicy
 from reconciler.config import load_config
@@ -261,15 +262,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     host = "127.0.0.1" if config.daemon.host in ("0.0.0.0", "::") else config.daemon.host  # noqa: S104
     url = args.url or f"http://{host}:{config.daemon.port}/healthz"
 
-    async def go() -> tuple[int, str]:
-        try:
-            async with aiohttp.ClientSession() as session, session.get(
-                    url, timeout=aiohttp.ClientTimeout(total=args.timeout_s)) as response:
-                return response.status, await response.text()
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            return 0, f"{type(exc).__name__}"
-
-    status, text = asyncio.run(go())
+    status, text = asyncio.run(fetch_health(url, args.timeout_s))
     print(f"{url}: {status or 'unreachable'} {text.strip()}")
     return 0 if status == 200 else 1
 

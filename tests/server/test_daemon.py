@@ -296,3 +296,14 @@ async def test_second_game_notification_uses_its_own_key(sandbox: Sandbox,
         await running.stop()
         if running.sock:
             running.sock.close()
+
+
+async def test_check_command(sandbox: Sandbox, daemon: Daemon) -> None:
+    async def check(url: str) -> int:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "reconciler", "check", "--url", url, env=daemon.env,
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+        return await proc.wait()
+
+    assert await check(daemon.url + "/healthz") == 0
+    assert await check(f"http://127.0.0.1:{free_port()}/healthz") == 1
