@@ -1,6 +1,6 @@
 """Configuration: a TOML file plus environment variables, the environment winning.
 
-Rules: every environment name in ENV is a contract with operators (systemd EnvironmentFile).
+Rules: every environment name in SETTINGS is a contract with operators (systemd EnvironmentFile).
 Every secret may come from `<NAME>_FILE` instead. Validation collects all problems and raises
 one ConfigError naming each key; secret values are wrapped in `Secret` from the moment they
 are read and never appear in a message.
@@ -106,8 +106,6 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("OPS_ECDSA_PUBLIC_KEY", "ops", "ecdsa_public_key", "path", required=False),
     Setting("OPS_WINDOW_S", "ops", "window_s", "int", default=300),
 )
-ENV = tuple(s.env for s in SETTINGS)
-SECRET_ENV = tuple(s.env for s in SETTINGS if s.kind == "secret")
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,20 +196,37 @@ class DaemonSettings:
 
 @dataclass(frozen=True, slots=True)
 class Config:
-    """The whole validated configuration."""
+    """The whole validated configuration. `games[0]` is the game the environment describes;
+    `jogos`, `pgos`, `catalog` and `catalog_path` are its parts."""
 
-    jogos: JogosConfig
-    pgos: PgosConfig | None
+    games: tuple[GameConfig, ...]
     db_path: Path
-    catalog_path: Path
-    catalog: Catalog
     engine: EngineSettings
     policy: Policy
     clawback: str
     pgos_api: PgosApi
     sink: SinkConfig | None
     daemon: DaemonSettings
-    games: tuple[GameConfig, ...] = ()
+
+    @property
+    def jogos(self) -> JogosConfig:
+        """The first game's Jogos settings."""
+        return self.games[0].jogos
+
+    @property
+    def pgos(self) -> PgosConfig | None:
+        """The first game's PGOS title region."""
+        return self.games[0].pgos
+
+    @property
+    def catalog(self) -> Catalog:
+        """The first game's catalog."""
+        return self.games[0].catalog
+
+    @property
+    def catalog_path(self) -> Path:
+        """Where the first game's catalog was read from."""
+        return self.games[0].catalog_path
 
     def game(self, game_id: int) -> GameConfig | None:
         """The configuration of a served game, or None."""
@@ -390,11 +405,8 @@ def build_config(
     if problems:
         raise ConfigError(problems)
     return Config(
-        jogos=jogos,
-        pgos=pgos,
+        games=tuple(games),
         db_path=Path(v["RECONCILER_DB"]),
-        catalog_path=v["RECONCILER_CATALOG"],
-        catalog=catalog,
         engine=EngineSettings(
             v["RECONCILER_PAGE_SIZE"], v["RECONCILER_CONCURRENCY"],
             v["RECONCILER_EFFECT_CONCURRENCY"], v["RECONCILER_TIMEOUT_S"],
@@ -412,7 +424,6 @@ def build_config(
         ),
         sink=sink,
         daemon=daemon,
-        games=tuple(games),
     )
 
 

@@ -296,14 +296,6 @@ class Ledger:
                  else None, error, now_s, effect_id],
             )
 
-    def effects_in(self, states: Iterable[EffectState]) -> list[Effect]:
-        """Every effect in one of `states`."""
-        wanted = [s.value for s in states]
-        marks = ",".join("?" * len(wanted))
-        ids = [row[0] for row in self.db.execute(
-            f"SELECT id FROM effects WHERE state IN ({marks}) ORDER BY id", wanted)]
-        return [e for e in map(self.effect, ids) if e is not None]
-
     # -- links, debts, runs -----------------------------------------------------------------
     def link(self, game_id: int, user_id: str, player_id: str, now_s: int,
              source: str = "import") -> None:
