@@ -2,7 +2,10 @@
 
 Rules: a request is accepted when it carries valid `yac-*` service-to-service credentials of a
 configured client or valid signed-request headers; stale timestamps and replayed nonces are
-refused (401). Grants are idempotent by `idempotency_token`.
+refused (401). A signature must cover the path this server received, percent-encoded as it
+arrived and including the mount `prefix` (`/studio/grant`), never the query. Grants are
+idempotent by `idempotency_token`. Only auth/, core/ and errors are imported: nothing of the
+client side it checks.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ class GameServerSim:
 
     clients: dict[str, s2s.ClientCredentials]
     app_secret: str | None = None
+    prefix: str = ""  # mount point: "/studio" serves /studio/grant and /studio/revoke
     clock: Callable[[], float] = time.time
     nonces: s2s.MemoryNonceStore = field(default_factory=s2s.MemoryNonceStore)
     grants: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -35,13 +39,19 @@ class GameServerSim:
         default_factory=lambda: FaultInjector(lambda: {"ok": False, "error": "system error"})
     )
 
+    def __post_init__(self) -> None:
+        """Raises ValueError when `prefix` is neither empty nor `/name` without a final /."""
+        if self.prefix and (not self.prefix.startswith("/") or self.prefix.endswith("/")):
+            raise ValueError("prefix must start with / and not end with /")
+
     def _authenticate(self, request: web.Request) -> str | None:
         now_s = int(self.clock())
         headers = dict(request.headers)
         try:
             if any(k.lower() == "yac-client-id" for k in headers):
-                s2s.verify_request(headers, pathname=request.path, clients=self.clients,
-                                   now_s=now_s, nonces=self.nonces, query=dict(request.query))
+                s2s.verify_request(headers, pathname=request.rel_url.raw_path,
+                                   clients=self.clients, now_s=now_s, nonces=self.nonces,
+                                   query=dict(request.query))
             elif self.app_secret is not None:
                 signed_headers.verify(headers, app_secret=self.app_secret, now_s=now_s,
                                       nonces=self.nonces)
@@ -88,6 +98,6 @@ class GameServerSim:
     def app(self) -> web.Application:
         """The aiohttp application."""
         app = web.Application(middlewares=[self.injector.middleware])
-        app.router.add_post("/grant", self.grant)
-        app.router.add_post("/revoke", self.revoke)
+        app.router.add_post(self.prefix + "/grant", self.grant)
+        app.router.add_post(self.prefix + "/revoke", self.revoke)
         return app

@@ -16,11 +16,10 @@ from typing import Any
 from aiohttp import web
 
 from reconciler.auth import s2s
-from reconciler.clients.pgos import PgosApi
 from reconciler.sandbox.gameserver import GameServerSim
 from reconciler.sandbox.jogos import JogosSim
 from reconciler.sandbox.orders import OrderMix
-from reconciler.sandbox.pgos import PgosSim
+from reconciler.sandbox.pgos import Commands, PgosSim
 from reconciler.secret import Secret
 
 SANDBOX_CATALOG = """\
@@ -60,9 +59,11 @@ class SandboxOptions:
     app_secret: str = field(default_factory=lambda: secrets.token_hex(16))
     max_page_size: int = 100
     success_code: str | int = "200"
-    names: PgosApi = field(default_factory=PgosApi)
+    names: Commands = field(default_factory=Commands)
+    pgos_envelope: str = "sdk"  # "sdk" (what Tencent's SDK sends) or "spec" (Command/Params)
     ports: tuple[int, int, int] = (0, 0, 0)
     extra_games: dict[int, str] = field(default_factory=dict)  # more games: id -> shared key
+    game_server_prefix: str = ""  # e.g. "/studio": the game server answers /studio/grant
 
 
 class Sandbox:
@@ -73,13 +74,14 @@ class Sandbox:
         self.jogos = JogosSim({o.game_id: o.shared_key, **o.extra_games}, o.mix,
                               max_page_size=o.max_page_size, success_code=o.success_code)
         self.pgos = PgosSim(title_id=o.title_id, title_region_id=o.title_region_id,
-                            server_key=o.server_key, names=o.names)
+                            server_key=o.server_key, names=o.names,
+                            envelope=o.pgos_envelope)
         self.game_server = GameServerSim(
             {o.s2s_client_id: s2s.ClientCredentials(
                 o.s2s_client_id, hmac_secret=Secret(o.s2s_secret),
                 basic_secret=Secret(o.s2s_secret),
             )},
-            app_secret=o.app_secret,
+            app_secret=o.app_secret, prefix=o.game_server_prefix,
         )
         self._runners: list[web.AppRunner] = []
         self.urls: dict[str, str] = {}
@@ -99,6 +101,7 @@ class Sandbox:
                 sockets = runner.addresses
                 bound_port = sockets[0][1]
                 self.urls[name] = f"http://{self.options.host}:{bound_port}"
+            self.urls["game_server"] += self.options.game_server_prefix  # SINK_URL, as is
         except BaseException:
             await self.stop()
             raise
@@ -129,6 +132,8 @@ class Sandbox:
             "JOGOS_PUBLIC_KEY_URL": f"{self.urls['jogos']}/publicKey.json",
             "PGOS_CLI_URL": self.urls["pgos"],
             "PGOS_BACKEND_URL": self.urls["pgos"],
+            "PGOS_TITLE_BACKEND_URL": self.urls["pgos"],
+            "PGOS_ENVELOPE": o.pgos_envelope,
             "PGOS_TITLE_ID": o.title_id,
             "PGOS_TITLE_REGION_ID": o.title_region_id,
             "PGOS_SERVER_KEY": o.server_key,

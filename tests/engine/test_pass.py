@@ -234,6 +234,20 @@ async def test_http_sink_target(sandbox: Sandbox, make_config: ConfigFactory) ->
     assert not sandbox.game_server.rejected
 
 
+@pytest.mark.parametrize("sandbox_options", [SandboxOptions(
+    mix=OrderMix(count=60, seed=12), game_server_prefix="/studio")])
+async def test_http_sink_under_a_path_prefix(sandbox: Sandbox,
+                                             make_config: ConfigFactory) -> None:
+    config = make_config(RECONCILER_FULFILMENT="http", SINK_URL=sandbox.urls["game_server"],
+                         SINK_CLIENT_ID=sandbox.options.s2s_client_id,
+                         SINK_SECRET=sandbox.options.s2s_secret)
+    assert config.sink is not None and config.sink.url.endswith("/studio")
+    report = await run(config)
+    assert report.settled, report.pending
+    assert len(sandbox.game_server.grants) == report.figures["effect_grant:done"] > 0
+    assert not sandbox.game_server.rejected
+
+
 async def test_malformed_rows_are_quarantined(sandbox: Sandbox,
                                               make_config: ConfigFactory) -> None:
     book = sandbox.jogos.books[9943]

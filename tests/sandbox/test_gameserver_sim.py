@@ -5,9 +5,11 @@ from __future__ import annotations
 import time
 
 import aiohttp
+import pytest
 
 from reconciler.auth import s2s, signed_headers
-from reconciler.sandbox.runner import Sandbox
+from reconciler.sandbox.orders import OrderMix
+from reconciler.sandbox.runner import Sandbox, SandboxOptions
 
 
 def s2s_headers(sandbox: Sandbox, path: str, nonce: str, *, offset_s: int = 0,
@@ -60,3 +62,19 @@ async def test_bad_body(sandbox: Sandbox, http: aiohttp.ClientSession) -> None:
     status, _ = await post(http, sandbox, "/grant", s2s_headers(sandbox, "/grant", "b1"),
                            body={"player_id": "p"})
     assert status == 400
+
+
+@pytest.mark.parametrize("sandbox_options", [
+    SandboxOptions(mix=OrderMix(count=1, seed=3), game_server_prefix="/studio")])
+async def test_under_a_prefix_the_signature_covers_the_path_received(
+        sandbox: Sandbox, http: aiohttp.ClientSession) -> None:
+    assert sandbox.urls["game_server"].endswith("/studio")
+    status, answer = await post(http, sandbox, "/grant", s2s_headers(sandbox, "/grant", "p1"))
+    assert (status, answer["error"]) == (401, "BadSignature")  # signed /grant, sent /studio/grant
+    status, answer = await post(http, sandbox, "/grant",
+                                s2s_headers(sandbox, "/studio/grant", "p2"))
+    assert (status, answer) == (200, {"ok": True, "replayed": False})
+    async with http.post(sandbox.urls["game_server"].removesuffix("/studio") + "/grant",
+                         json={"player_id": "p", "order_id": "o1"},
+                         headers=s2s_headers(sandbox, "/grant", "p3")) as response:
+        assert response.status == 404  # nothing is served outside the prefix
