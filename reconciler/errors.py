@@ -62,5 +62,9 @@ class TokenExpired(StaleCredential):
     """A user token whose `exp` has passed."""
 
 
+class TokenNotYetValid(StaleCredential):
+    """A user token whose `nbf` is still ahead, or whose `iat` is in the future."""
+
+
 class WrongAlgorithm(AuthError):
     """A token signed with an algorithm other than the one required."""

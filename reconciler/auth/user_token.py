@@ -2,6 +2,9 @@
 
 Rules: only RS256 is accepted; the public key is an argument (PEM or base64 DER, as Jogos
 publishes it); the clock is an argument (`now_s`). Every failure is a distinct AuthError.
+`exp` is required; `nbf` and `iat` are optional but, when present, must be integers: a token
+is refused before `nbf`, and when issued (`iat`) in the future. One leeway (`leeway_s`) absorbs
+clock skew for all three.
 """
 
 from __future__ import annotations
@@ -22,10 +25,12 @@ from reconciler.errors import (
     CredentialMismatch,
     MalformedCredential,
     TokenExpired,
+    TokenNotYetValid,
     WrongAlgorithm,
 )
 
 ALGORITHM = "RS256"
+CLOCK_LEEWAY_S = 60  # the skew the daemon tolerates between Jogos's clock and ours
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,9 +70,10 @@ def verify_user_token(
 ) -> JogosUser:
     """Verify a Jogos user token and return its user.
 
-    Raises MalformedCredential (not a JWT, or `sub` not the expected JSON), WrongAlgorithm
-    (anything but RS256), BadSignature, TokenExpired (`exp` + leeway before `now_s`) and
-    CredentialMismatch (its game is not `game_id`).
+    Raises MalformedCredential (not a JWT, `sub` not the expected JSON, or `exp`, `nbf`,
+    `iat` not integers), WrongAlgorithm (anything but RS256), BadSignature, TokenExpired
+    (`exp` + leeway before `now_s`), TokenNotYetValid (`nbf` or `iat` more than the leeway
+    after `now_s`) and CredentialMismatch (its game is not `game_id`).
     """
     try:
         header = jwt.get_unverified_header(token)
@@ -86,15 +92,30 @@ def verify_user_token(
         raise BadSignature("user token signature does not verify") from exc
     except jwt.InvalidTokenError as exc:
         raise MalformedCredential("user token cannot be decoded") from exc
-    exp = claims.get("exp")
-    if not isinstance(exp, int) or isinstance(exp, bool):
+    exp = _time_claim(claims, "exp")
+    if exp is None:
         raise MalformedCredential("user token has no integer exp claim")
     if exp + leeway_s < now_s:
         raise TokenExpired(f"user token expired {now_s - exp} s ago")
+    for name, meaning in (("nbf", "valid"), ("iat", "issued")):
+        moment = _time_claim(claims, name)
+        if moment is not None and moment - leeway_s > now_s:
+            raise TokenNotYetValid(f"user token is {meaning} only in {moment - now_s} s ({name})")
     user = _parse_subject(claims.get("sub"))
     if game_id is not None and user.game_id != str(game_id):
         raise CredentialMismatch("user token is for another game")
     return user
+
+
+def _time_claim(claims: dict[str, Any], name: str) -> int | None:
+    """The integer time claim `name`, or None when absent. Raises MalformedCredential when
+    it is present but not an integer."""
+    if name not in claims:
+        return None
+    value = claims[name]
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise MalformedCredential(f"user token {name} claim is not an integer")
+    return value
 
 
 def _parse_subject(sub: object) -> JogosUser:

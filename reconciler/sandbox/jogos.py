@@ -98,6 +98,8 @@ class JogosSim:
         self.rejected: Counter[str] = Counter()
         self.injector = FaultInjector(lambda: {"code": CODE_SYSTEM, "msg": MESSAGES[CODE_SYSTEM]})
         self._rsa: rsa.RSAPrivateKey | None = None
+        self.public_key_calls = 0
+        self.public_key_cache_control: str | None = None  # sent with publicKey.json when set
 
     # -- state changes a test or the drift makes -------------------------------------------
     def add_orders(self, game_id: int, count: int) -> list[dict[str, Any]]:
@@ -252,8 +254,9 @@ class JogosSim:
         self._rsa = None
 
     def issue_user_token(self, user_id: str, game_id: int, *, ttl_s: int = 3600,
-                         username: str = "") -> str:
-        """A user token as the Jogos SDK hands it to a game client."""
+                         username: str = "", claims: dict[str, Any] | None = None) -> str:
+        """A user token as the Jogos SDK hands it to a game client (`claims` override or add
+        claims, e.g. `nbf`)."""
         now = int(self.clock())
         sub = json.dumps({"gameId": str(game_id), "userId": str(user_id),
                           "username": username or f"Player{user_id}"})
@@ -261,11 +264,14 @@ class JogosSim:
                                              serialization.PrivateFormat.PKCS8,
                                              serialization.NoEncryption()).decode()
         return sign_user_token({"sub": sub, "iss": "com:jogos:sdk", "iat": now,
-                                "exp": now + ttl_s}, pem)
+                                "exp": now + ttl_s, **(claims or {})}, pem)
 
     async def public_key(self, request: web.Request) -> web.Response:
         """GET /publicKey.json: `{"code": 200, "data": "<base64 DER>"}`."""
-        return web.json_response({"code": 200, "data": self.public_key_b64()})
+        self.public_key_calls += 1
+        headers = ({"Cache-Control": self.public_key_cache_control}
+                   if self.public_key_cache_control else None)
+        return web.json_response({"code": 200, "data": self.public_key_b64()}, headers=headers)
 
     def app(self) -> web.Application:
         """The aiohttp application serving this simulator."""

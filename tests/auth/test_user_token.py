@@ -14,7 +14,9 @@ from reconciler.errors import (
     ConfigError,
     CredentialMismatch,
     MalformedCredential,
+    StaleCredential,
     TokenExpired,
+    TokenNotYetValid,
     WrongAlgorithm,
 )
 
@@ -132,6 +134,9 @@ def test_wrong_algorithm(private_pem: str, alg: str) -> None:
         {"sub": json.dumps({"gameId": "1"})},
         {"sub": json.dumps({"userId": True, "gameId": "1"})},
         {"exp": "later"},
+        {"nbf": "soon"},
+        {"iat": 1.5},
+        {"iat": True},
     ],
 )
 def test_malformed_claims(private_pem: str, bad: dict[str, object]) -> None:
@@ -162,3 +167,22 @@ def test_not_a_jwt(token: str) -> None:
 def test_bad_public_key(text: str) -> None:
     with pytest.raises(ConfigError):
         user_token.load_public_key(text)
+
+
+@pytest.mark.parametrize("claim", ["nbf", "iat"])
+def test_not_yet_valid_beyond_the_leeway(private_pem: str, claim: str) -> None:
+    key = user_token.load_public_key(public_of(private_pem))
+    token = user_token.sign_user_token(claims(**{claim: 1500}), private_pem)
+    with pytest.raises(TokenNotYetValid):  # no leeway: one second early is too early
+        user_token.verify_user_token(token, key, now_s=1499)
+    with pytest.raises(TokenNotYetValid):
+        user_token.verify_user_token(token, key, now_s=1439, leeway_s=60)
+    assert user_token.verify_user_token(token, key, now_s=1440, leeway_s=60).user_id == "278"
+    assert user_token.verify_user_token(token, key, now_s=1500).user_id == "278"
+
+
+def test_future_iat_and_nbf_are_stale_credentials(private_pem: str) -> None:
+    token = user_token.sign_user_token(claims(iat=1900, nbf=1000), private_pem)
+    with pytest.raises(StaleCredential):
+        user_token.verify_user_token(token, user_token.load_public_key(public_of(private_pem)),
+                                     now_s=1500, leeway_s=user_token.CLOCK_LEEWAY_S)
