@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
-import json
 import secrets
 import sys
 import time
@@ -18,13 +17,10 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-import aiohttp
-
 from reconciler import __version__
 from reconciler.auth import jogos, pgos, s2s, signed_headers
+from reconciler.cli_pgos import add_pgos_parser
 from reconciler.clients.health import fetch_health
-from reconciler.clients.pgos import PgosClient
-from reconciler.clients.retry import RequestStats, RetryPolicy
 from reconciler.config import load_config
 from reconciler.core.jsontext import is_number
 from reconciler.engine.passes import describe, open_engine, run_pass, summary_line
@@ -212,29 +208,6 @@ def read_links_csv(path: Path, default_game_id: int) -> list[tuple[int, str, str
     if problems:
         raise ConfigError(problems)
     return links
-
-
-def cmd_pgos_help(args: argparse.Namespace) -> int:
-    """Ask PGOS for its command list, to map the real command names.
-
-    Raises ConfigError without PGOS configuration, UpstreamError when PGOS refuses.
-    """
-    config = load_config(args.config)
-    if config.pgos is None:
-        raise ConfigError("PGOS is not configured (PGOS_CLI_URL, PGOS_SERVER_KEY, ...)")
-    pgos_config = config.pgos
-
-    async def go() -> dict[str, object]:
-        async with aiohttp.ClientSession() as session:
-            client = PgosClient(
-                session, cli_url=pgos_config.cli_url, title_id=pgos_config.title_id,
-                title_region_id=pgos_config.title_region_id, server_key=pgos_config.key,
-                api=config.pgos_api, retry=RetryPolicy(max_attempts=3),
-                timeout_s=config.engine.timeout_s, stats=RequestStats(), clock=time.time)
-            return await client.help()
-
-    print(json.dumps(asyncio.run(go()), indent=2, sort_keys=True))
-    return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -428,10 +401,7 @@ def build_parser() -> argparse.ArgumentParser:
     players_import.add_argument("file", help="CSV with user_id,player_id[,game_id]")
     players_import.set_defaults(handler=cmd_players_import)
 
-    pgos_cmd = sub.add_parser("pgos", help="PGOS utilities")
-    pgos_sub = pgos_cmd.add_subparsers(dest="pgos_command", required=True)
-    pgos_sub.add_parser("help", help="list the server's CLI commands").set_defaults(
-        handler=cmd_pgos_help)
+    add_pgos_parser(sub)
 
     demo = sub.add_parser("demo", help="run the sandbox and two full passes against it")
     demo.add_argument("--orders", type=int, default=5000, help="orders to generate")

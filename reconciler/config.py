@@ -17,9 +17,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from reconciler.auth.pgos import ServerKey, backend_url_for_region, split_server_key
-from reconciler.clients.pgos import PgosApi
 from reconciler.core.catalog import Catalog, parse_catalog
 from reconciler.core.jsontext import is_number
+from reconciler.core.pgos_api import TITLE_BACKEND_URL, Envelope, InventoryVia, PgosApi
 from reconciler.core.plan import AdoptPolicy, Identity, Policy
 from reconciler.errors import ConfigError
 from reconciler.secret import Secret
@@ -55,6 +55,8 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("PGOS_CLI_URL", "pgos", "cli_url", "url", required=False),
     Setting("PGOS_BACKEND_URL", "pgos", "backend_url", "url", required=False),
+    Setting("PGOS_TITLE_BACKEND_URL", "pgos", "title_backend_url", "url",
+            default=TITLE_BACKEND_URL),
     Setting("PGOS_TITLE_ID", "pgos", "title_id", required=False),
     Setting("PGOS_TITLE_REGION_ID", "pgos", "title_region_id", required=False),
     Setting("PGOS_SERVER_KEY", "pgos", "server_key", "secret", required=False),
@@ -86,6 +88,15 @@ SETTINGS: tuple[Setting, ...] = (
             default=_API.insufficient_balance_errno),
     Setting("PGOS_ERRNO_INSTANCE_STATE", "pgos_api", "instance_state_errno", "int",
             default=_API.instance_state_errno),
+    Setting("PGOS_ENVELOPE", "pgos_api", "envelope", "choice", default=_API.envelope.value,
+            choices=tuple(Envelope)),
+    Setting("PGOS_CLI_VERSION", "pgos_api", "cli_version", default=_API.cli_version),
+    Setting("PGOS_REGION_PATH", "pgos_api", "region_path", "urlpath", default=_API.region_path),
+    Setting("PGOS_TITLE_PATH", "pgos_api", "title_path", "urlpath", default=_API.title_path),
+    Setting("PGOS_INVENTORY_VIA", "pgos_api", "inventory_via", "choice",
+            default=_API.inventory_via.value, choices=tuple(InventoryVia)),
+    Setting("PGOS_BACKEND_INVENTORY_PATH", "pgos_api", "backend_inventory_path", "urlpath",
+            default=_API.backend_inventory_path),
     Setting("RECONCILER_FULFILMENT", "fulfilment", "target", "choice", default="pgos",
             choices=("pgos", "http")),
     Setting("SINK_URL", "fulfilment", "url", "url", required=False),
@@ -124,6 +135,7 @@ class PgosConfig:
 
     cli_url: str
     backend_url: str
+    title_backend_url: str
     title_id: str
     title_region_id: str
     server_key: Secret
@@ -323,6 +335,10 @@ def _check(s: Setting, value: object, problems: list[str]) -> object:
             problems.append(f"{name}: must be an http(s) URL with a host, got {text!r}")
             return None
         return text.rstrip("/")
+    if s.kind == "urlpath" and (not text.startswith("/") or any(
+            c.isspace() or c in "?#" for c in text)):
+        problems.append(f"{name}: must be a URL path starting with '/', got {text!r}")
+        return None
     if s.kind == "secret":
         return Secret(text)
     if s.kind == "str" and any(c.isspace() for c in text):
@@ -386,7 +402,7 @@ def build_config(
         region = v["PGOS_TITLE_REGION_ID"]
         pgos = PgosConfig(
             v["PGOS_CLI_URL"], v.get("PGOS_BACKEND_URL") or backend_url_for_region(region),
-            v["PGOS_TITLE_ID"], region, v["PGOS_SERVER_KEY"],
+            v["PGOS_TITLE_BACKEND_URL"], v["PGOS_TITLE_ID"], region, v["PGOS_SERVER_KEY"],
         )
     daemon = _daemon_settings(v, read_file, problems)
     if problems:
@@ -421,6 +437,10 @@ def build_config(
             subtract_currency=v["PGOS_CMD_SUBTRACT_CURRENCY"], help=v["PGOS_CMD_HELP"],
             insufficient_balance_errno=v["PGOS_ERRNO_INSUFFICIENT_BALANCE"],
             instance_state_errno=v["PGOS_ERRNO_INSTANCE_STATE"],
+            envelope=Envelope(v["PGOS_ENVELOPE"]), cli_version=v["PGOS_CLI_VERSION"],
+            region_path=v["PGOS_REGION_PATH"], title_path=v["PGOS_TITLE_PATH"],
+            inventory_via=InventoryVia(v["PGOS_INVENTORY_VIA"]),
+            backend_inventory_path=v["PGOS_BACKEND_INVENTORY_PATH"],
         ),
         sink=sink,
         daemon=daemon,
@@ -429,7 +449,7 @@ def build_config(
 
 GAME_KEYS = {"game_id", "shared_key_env", "shared_key_file", "catalog", "pgos_title_id",
              "pgos_title_region_id", "pgos_server_key_env", "pgos_server_key_file",
-             "pgos_cli_url"}
+             "pgos_cli_url", "pgos_backend_url"}
 
 
 def _game_secret(entry: dict[str, Any], name: str, env: Mapping[str, str],
@@ -501,8 +521,10 @@ def _more_games(entries: object, first: JogosConfig, first_pgos: PgosConfig | No
             except ConfigError as exc:
                 problems.append(f"{where}.pgos_server_key: {exc.problems[0]}")
                 continue
-            pgos = PgosConfig(str(cli_url), backend_url_for_region(str(region)), str(title_id),
-                              str(region), key)
+            backend_url = entry.get("pgos_backend_url") or backend_url_for_region(str(region))
+            title_backend = first_pgos.title_backend_url if first_pgos else TITLE_BACKEND_URL
+            pgos = PgosConfig(str(cli_url), str(backend_url).rstrip("/"), title_backend,
+                              str(title_id), str(region), key)
         elif needs_pgos and pgos is None:
             problems.append(f"{where}: no PGOS title region configured")
             continue

@@ -76,14 +76,19 @@ class TicketClaims:
 
 
 def ticket_plaintext(claims: TicketClaims) -> bytes:
-    """The JSON a ticket encrypts: the CLI form carries `title_id`, the backend form does not."""
+    """The JSON a ticket encrypts: the CLI form carries `title_id`, the backend form does not.
+
+    Byte for byte what the SDK's `GenerateServerTicket` encrypts: `json.dumps` with its default
+    separators, fields in the order title_id, title_region_id, secret_id, time (also the order
+    of the CLI spec's example).
+    """
     doc: dict[str, Any] = {}
     if claims.title_id is not None:
         doc["title_id"] = claims.title_id
     doc.update(
         title_region_id=claims.title_region_id, secret_id=claims.secret_id, time=claims.time_s
     )
-    return json.dumps(doc, separators=(",", ":")).encode("utf-8")
+    return json.dumps(doc).encode("utf-8")
 
 
 def make_ticket(key: ServerKey, claims: TicketClaims) -> str:
@@ -181,39 +186,48 @@ def title_signature(*, title_id: str, key: ServerKey, timestamp_s: int) -> str:
 
 
 def cli_headers(
-    key: ServerKey, *, title_id: str, title_region_id: str | None, time_s: int
+    key: ServerKey, *, title_id: str, title_region_id: str | None, time_s: int,
+    verification_type: str | None = "SecretKey",
 ) -> dict[str, str]:
-    """Headers of a CLI HTTP API request (`title_region_id` None for title commands)."""
+    """Headers of a CLI HTTP API request, in the SDK's names and order.
+
+    `title_region_id` None for a title command in the spec's form (empty `TitleRegionID`);
+    `verification_type` None leaves out the SDK's `CLIVerificationType` header (spec form).
+    """
     claims = TicketClaims(title_region_id or "", key.secret_id, time_s, title_id)
-    return {
+    headers = {
         "Content-Type": "application/json",
         "SecretID": key.secret_id,
-        "ServerTicket": make_ticket(key, claims),
         "TitleID": title_id,
         "TitleRegionID": title_region_id or "",
+        "ServerTicket": make_ticket(key, claims),
     }
+    if verification_type is not None:
+        headers["CLIVerificationType"] = verification_type
+    return headers
 
 
 def backend_headers(
     key: ServerKey, *, title_id: str, title_region_id: str, time_s: int
 ) -> dict[str, str]:
-    """Headers of a title-region-wide Backend HTTP API request."""
+    """Headers of a title-region-wide Backend HTTP API request (spec 2.5.1: the ticket has no
+    `title_id`)."""
     claims = TicketClaims(title_region_id, key.secret_id, time_s)
     return {
         "Content-Type": "application/json",
-        "SecretID": key.secret_id,
-        "ServerTicket": make_ticket(key, claims),
-        "TitleID": title_id,
-        "TitleRegionID": title_region_id,
+        "Secretid": key.secret_id,
+        "Serverticket": make_ticket(key, claims),
+        "Titleid": title_id,
+        "Titleregionid": title_region_id,
     }
 
 
 def title_headers(key: ServerKey, *, title_id: str, timestamp_s: int) -> dict[str, str]:
-    """Headers of a title-wide Backend HTTP API request."""
+    """Headers of a title-wide Backend HTTP API request (spec 2.5.2)."""
     return {
         "Content-Type": "application/json",
-        "TitleID": title_id,
-        "SecretID": key.secret_id,
+        "Titleid": title_id,
+        "Secretid": key.secret_id,
         "Timestamp": str(timestamp_s),
         "Signature": title_signature(title_id=title_id, key=key, timestamp_s=timestamp_s),
     }

@@ -1,14 +1,16 @@
-"""PGOS CLI HTTP API client, plus the Backend inventory query.
+"""PGOS clients: the CLI HTTP API (economy commands) and the Backend HTTP API (both auth schemes).
 
-Rules: command names and parameter keys come from `PgosApi` (configuration), because PGOS's
-economy reference was not available; a fresh ServerTicket is made for every request.
+Rules: the CLI request is what Tencent's SDK sends unless `PgosApi.envelope` says "spec"; a
+fresh ServerTicket (or title-wide signature) is made for every attempt; answers are
+`{"errno", "errmsg", "data"}` on both APIs (the Backend spec shows no answer; we assume the
+CLI's form). Retries happen here and only here, for transient failures.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -16,24 +18,10 @@ import aiohttp
 from reconciler.auth import pgos as pgos_auth
 from reconciler.clients.http import post_json
 from reconciler.clients.retry import PermanentError, RequestStats, RetryPolicy, TransientError
+from reconciler.config import PgosConfig
+from reconciler.core.pgos_api import Envelope, InventoryVia, PgosApi
 
-CLI_REGION_PATH = "/console/client/api"
-CLI_TITLE_PATH = "/index/client/api"
-
-
-@dataclass(frozen=True)
-class PgosApi:
-    """Names of the economy commands and the errno values the engine must recognise."""
-
-    grant_items: str = "grant-items-to-player"
-    revoke_instances: str = "batch-revoke-instances"
-    inventory: str = "get-player-inventory"
-    grant_currency: str = "grant-currency-to-player"
-    subtract_currency: str = "subtract-player-currency"
-    help: str = "help"
-    transient_errnos: frozenset[int] = field(default_factory=lambda: frozenset({500}))
-    insufficient_balance_errno: int = 1004
-    instance_state_errno: int = 1005
+__all__ = ["PgosApi", "PgosClient", "PgosCommandError", "PgosEndpoint"]
 
 
 class PgosCommandError(PermanentError):
@@ -45,56 +33,117 @@ class PgosCommandError(PermanentError):
         self.errno = errno
 
 
-class PgosClient:
-    """Speaks to one PGOS title region."""
+@dataclass(frozen=True)
+class PgosEndpoint:
+    """Where one title region lives and the key that opens it."""
 
-    def __init__(self, session: aiohttp.ClientSession, *, cli_url: str, title_id: str,
-                 title_region_id: str, server_key: pgos_auth.ServerKey, api: PgosApi,
-                 retry: RetryPolicy, timeout_s: float, stats: RequestStats,
+    cli_url: str
+    backend_url: str
+    title_backend_url: str
+    title_id: str
+    title_region_id: str
+    server_key: pgos_auth.ServerKey
+
+    @classmethod
+    def of(cls, config: PgosConfig) -> PgosEndpoint:
+        """The endpoint a configured title region describes (the key already validated)."""
+        return cls(config.cli_url, config.backend_url, config.title_backend_url,
+                   config.title_id, config.title_region_id, config.key)
+
+
+class PgosClient:
+    """Speaks to one PGOS title region, through the CLI and the Backend HTTP APIs."""
+
+    def __init__(self, session: aiohttp.ClientSession, endpoint: PgosEndpoint, *,
+                 api: PgosApi, retry: RetryPolicy, timeout_s: float, stats: RequestStats,
                  clock: Callable[[], float]) -> None:
         self.session = session
-        self.cli_url = cli_url.rstrip("/")
-        self.title_id = title_id
-        self.title_region_id = title_region_id
-        self._key = server_key
+        self.endpoint = endpoint
         self.api = api
         self.retry = retry
         self.timeout_s = timeout_s
         self.stats = stats
         self.clock = clock
 
-    def __repr__(self) -> str:
-        return f"PgosClient(cli_url={self.cli_url!r}, region={self.title_region_id!r})"
+    @property
+    def title_region_id(self) -> str:
+        """The title region this client speaks to."""
+        return self.endpoint.title_region_id
 
-    async def _once(self, path: str, command: str, params: dict[str, Any]) -> dict[str, Any]:
-        region = self.title_region_id if path == CLI_REGION_PATH else None
-        headers = pgos_auth.cli_headers(self._key, title_id=self.title_id,
-                                        title_region_id=region, time_s=int(self.clock()))
-        body = json.dumps({"Command": command, "Params": params}).encode()
-        name = f"pgos.{command}"
-        answer = await post_json(self.session, self.cli_url + path, body, headers,
-                                 timeout_s=self.timeout_s, stats=self.stats, name=name)
+    def __repr__(self) -> str:
+        e = self.endpoint
+        return f"PgosClient(cli_url={e.cli_url!r}, region={e.title_region_id!r})"
+
+    def _cli_headers(self, *, title: bool) -> dict[str, str]:
+        e, sdk = self.endpoint, self.api.envelope is Envelope.SDK
+        # The SDK always names the region; the spec lets a title command leave it empty.
+        region = e.title_region_id if sdk or not title else None
+        return pgos_auth.cli_headers(e.server_key, title_id=e.title_id, title_region_id=region,
+                                     time_s=int(self.clock()),
+                                     verification_type="SecretKey" if sdk else None)
+
+    def _answer(self, name: str, what: str, answer: Any) -> dict[str, Any]:
+        """`data` of a successful answer. Raises TransientError or PgosCommandError."""
         if not isinstance(answer, dict) or "errno" not in answer:
             self.stats.failures[f"{name}:shape"] += 1
-            raise TransientError(f"PGOS {command}: answer has no errno")
+            raise TransientError(f"PGOS {what}: answer has no errno")
         errno = answer.get("errno")
-        if errno == 0:
+        if errno == 0 and not isinstance(errno, bool):
             data = answer.get("data")
             return data if isinstance(data, dict) else {}
-        errmsg = str(answer.get("errmsg", ""))
-        self.stats.failures[f"{name}:errno{errno}"] += 1
-        if not isinstance(errno, int) or errno in self.api.transient_errnos:
-            raise TransientError(f"PGOS {command}: errno {errno}")
-        raise PgosCommandError(command, errno, errmsg)
+        errmsg = str(answer.get("errmsg", ""))[:300]
+        self.stats.failures[f"{name}:errno{str(errno)[:12]}"] += 1
+        if not isinstance(errno, int) or isinstance(errno, bool) \
+                or errno in self.api.transient_errnos:
+            raise TransientError(f"PGOS {what}: errno {str(errno)[:12]}")
+        raise PgosCommandError(what, errno, errmsg)
+
+    async def _cli_once(self, command: str, params: dict[str, Any], *,
+                        title: bool) -> dict[str, Any]:
+        path = self.api.title_path if title else self.api.region_path
+        body = json.dumps(self.api.body(command, params)).encode()
+        name = f"pgos.{command}"
+        answer = await post_json(self.session, self.endpoint.cli_url.rstrip("/") + path, body,
+                                 self._cli_headers(title=title), timeout_s=self.timeout_s,
+                                 stats=self.stats, name=name)
+        return self._answer(name, command, answer)
+
+    async def _backend_once(self, path: str, body: dict[str, Any], *,
+                            title_wide: bool) -> dict[str, Any]:
+        e = self.endpoint
+        if title_wide:
+            base = e.title_backend_url
+            headers = pgos_auth.title_headers(e.server_key, title_id=e.title_id,
+                                              timestamp_s=int(self.clock()))
+        else:
+            base = e.backend_url
+            headers = pgos_auth.backend_headers(e.server_key, title_id=e.title_id,
+                                                title_region_id=e.title_region_id,
+                                                time_s=int(self.clock()))
+        name = f"pgos.backend{path}"
+        answer = await post_json(self.session, base.rstrip("/") + path,
+                                 json.dumps(body).encode(), headers, timeout_s=self.timeout_s,
+                                 stats=self.stats, name=name)
+        return self._answer(name, path, answer)
 
     async def command(self, command: str, params: dict[str, Any], *,
-                      title: bool = False) -> dict[str, Any]:
-        """Run a CLI command and return its `data`.
+                      title: bool = False, retry: RetryPolicy | None = None) -> dict[str, Any]:
+        """Run a CLI command (a title command with `title`) and return its `data`.
 
         Raises PgosCommandError, or TransientError once retries ran out.
         """
-        path = CLI_TITLE_PATH if title else CLI_REGION_PATH
-        return await self.retry.run(lambda: self._once(path, command, params))
+        policy = retry or self.retry
+        return await policy.run(lambda: self._cli_once(command, params, title=title))
+
+    async def backend(self, path: str, body: dict[str, Any], *, title_wide: bool = False,
+                      retry: RetryPolicy | None = None) -> dict[str, Any]:
+        """POST `body` to a Backend HTTP API path and return its `data`: title-region-wide
+        (ServerTicket without title_id) or, with `title_wide`, signed with the title signature.
+
+        Raises PgosCommandError, or TransientError once retries ran out.
+        """
+        policy = retry or self.retry
+        return await policy.run(lambda: self._backend_once(path, body, title_wide=title_wide))
 
     async def grant_items(self, player_id: str, items: list[dict[str, Any]],
                           token: str) -> dict[str, Any]:
@@ -108,7 +157,10 @@ class PgosClient:
             "PlayerID": player_id, "InstanceIDs": instance_ids})
 
     async def inventory(self, player_id: str) -> dict[str, Any]:
-        """The player's instances (every status) and balances."""
+        """The player's instances (every status) and balances, through the CLI or, where
+        configured, the Backend HTTP API."""
+        if self.api.inventory_via is InventoryVia.BACKEND:
+            return await self.backend(self.api.backend_inventory_path, {"player_id": player_id})
         return await self.command(self.api.inventory, {"PlayerID": player_id})
 
     async def change_currency(self, player_id: str, code: str, amount: int, token: str, *,
@@ -123,5 +175,5 @@ class PgosClient:
         return await self.command(name, params)
 
     async def help(self) -> dict[str, Any]:
-        """The server's command list (`help` with help_command pgos_cli)."""
+        """The server's command list (`help` with help_command pgos_cli, a title command)."""
         return await self.command(self.api.help, {"help_command": "pgos_cli"}, title=True)

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 import aiohttp
 
 from reconciler.clients.jogos import JogosClient
-from reconciler.clients.pgos import PgosClient
+from reconciler.clients.pgos import PgosClient, PgosEndpoint
 from reconciler.clients.retry import RequestStats, RetryPolicy
 from reconciler.clients.sink import SinkClient
 from reconciler.config import Config, GameConfig
@@ -119,9 +119,8 @@ def _fulfilment(config: Config, game: GameConfig, session: aiohttp.ClientSession
     if game.pgos is None:
         raise ConfigError("no fulfilment target: configure pgos or fulfilment.url")
     return PgosFulfilment(PgosClient(
-        session, cli_url=game.pgos.cli_url, title_id=game.pgos.title_id,
-        title_region_id=game.pgos.title_region_id, server_key=game.pgos.key,
-        api=config.pgos_api, retry=retry, timeout_s=config.engine.timeout_s, stats=stats,
+        session, PgosEndpoint.of(game.pgos), api=config.pgos_api, retry=retry,
+        timeout_s=config.engine.timeout_s, stats=stats,
         clock=clock), config.clawback)
 
 

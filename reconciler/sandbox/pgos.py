@@ -1,10 +1,12 @@
-"""The PGOS simulator: CLI HTTP API economy commands and the Backend inventory query.
+"""The PGOS simulator: CLI HTTP API economy commands and Backend HTTP API paths.
 
-Rules: every request's ServerTicket is decrypted and validated (ids match the headers, at most
-2 hours old); the body is `{"Command", "Params"}` (lower-case keys accepted too); answers are
-`{"errno", "errmsg", "data"}`. Grants and currency changes honour idempotency tokens (a seen
-token replays its first answer, with `Replayed: true`); revocation is not idempotent.
-Command names are configurable, as the reconciler's are.
+Rules: built from the specs alone (`pgos_wire` reads requests; nothing here comes from the
+reconciler's clients). Every request's credentials are checked; a CLI body is accepted only in
+the configured envelope ("sdk": what Tencent's SDK sends, the default; "spec": the CLI spec's
+`Command`/`Params`); integers must be JSON integers. Answers are `{"errno", "errmsg", "data"}`.
+Grants and currency changes honour idempotency tokens (a seen token replays its first answer,
+with `Replayed: true`); revocation is not idempotent. Economy command names and errnos are the
+simulator's own assumptions (PGOS's economy reference is not public), configurable by `Commands`.
 """
 
 from __future__ import annotations
@@ -18,26 +20,35 @@ from typing import Any
 
 from aiohttp import web
 
-from reconciler.auth import pgos as pgos_auth
-from reconciler.clients.pgos import PgosApi
-from reconciler.core import jsontext
-from reconciler.errors import AuthError
+from reconciler.sandbox import pgos_wire as wire
 from reconciler.sandbox.faults import FaultInjector, Faults
+from reconciler.sandbox.pgos_wire import E_AUTH, E_COMMAND, E_PARAM, WireError
 
-CLI_REGION_PATH = "/console/client/api"
-CLI_TITLE_PATH = "/index/client/api"
-BACKEND_INVENTORY_PATH = "/economy/get_player_inventory"
+CLI_REGION_PATH = "/console/client/api"  # CLI spec 2.1
+CLI_TITLE_PATH = "/index/client/api"  # CLI spec 2.1
+BACKEND_INVENTORY_PATH = "/economy/get_player_inventory"  # ASSUMPTION: not in the spec
+TITLE_FILE_INFO_PATH = "/title_svr/get_title_file_info"  # Backend spec 2.5.2's example
 MAX_TOKEN_BYTES = 128
 
-# errno values; PGOS's own economy error numbers were not available (see README).
+# errno values: ASSUMPTIONS, PGOS's economy error numbers are not public (see README).
 OK = 0
-E_PARAM = 1001
-E_COMMAND = 1002
-E_AUTH = 1003
-E_BALANCE = PgosApi().insufficient_balance_errno
-E_INSTANCE = PgosApi().instance_state_errno
+E_BALANCE = 1004
+E_INSTANCE = 1005
 E_TOKEN_REUSED = 1006
 E_SYSTEM = 500
+__all__ = ["E_AUTH", "E_COMMAND", "E_PARAM", "Commands", "PgosSim"]
+
+
+@dataclass(frozen=True)
+class Commands:
+    """The economy command names the simulator answers to (its own assumptions)."""
+
+    grant_items: str = "grant-items-to-player"
+    revoke_instances: str = "batch-revoke-instances"
+    inventory: str = "get-player-inventory"
+    grant_currency: str = "grant-currency-to-player"
+    subtract_currency: str = "subtract-player-currency"
+    help: str = "help"
 
 
 class CommandError(Exception):
@@ -95,13 +106,18 @@ class PgosSim:
         title_id: str,
         title_region_id: str,
         server_key: str,
-        names: PgosApi | None = None,
+        names: Commands | None = None,
+        envelope: str = "sdk",
         clock: Callable[[], float] = time.time,
     ) -> None:
+        if envelope not in ("sdk", "spec"):
+            raise ValueError("envelope must be 'sdk' or 'spec'")
+        self.title = wire.Title(title_id, title_region_id, server_key)
         self.title_id = title_id
         self.title_region_id = title_region_id
-        self.key = pgos_auth.split_server_key(server_key)
-        self.names = names or PgosApi()
+        self.envelope = envelope
+        self.names = names or Commands()
+        self.title_files: dict[str, dict[str, Any]] = {}
         self.clock = clock
         self.players: dict[str, Player] = {}
         self.tokens: dict[str, tuple[str, str, dict[str, Any]]] = {}
@@ -245,44 +261,17 @@ class PgosSim:
         self.rejected[reason] = self.rejected.get(reason, 0) + 1
         return web.json_response({"errno": errno, "errmsg": message, "data": {}})
 
-    def _check_ticket(self, request: web.Request, *, region: bool, cli: bool) -> str | None:
-        headers = request.headers
-        secret_id = headers.get("SecretID", "")
-        ticket = headers.get("ServerTicket", "")
-        if not secret_id or not ticket or not headers.get("TitleID"):
-            return "SecretID, ServerTicket and TitleID headers are required"
-        if secret_id != self.key.secret_id:
-            return "unknown SecretID"
-        if headers.get("TitleID") != self.title_id:
-            return "unknown TitleID"
-        if region and headers.get("TitleRegionID") != self.title_region_id:
-            return "unknown TitleRegionID"
-        try:
-            claims = pgos_auth.decrypt_ticket(self.key, ticket)
-            pgos_auth.validate_ticket(
-                claims, secret_id=secret_id,
-                title_region_id=self.title_region_id if region else None,
-                title_id=self.title_id if cli else None, now_s=int(self.clock()),
-            )
-        except AuthError as exc:
-            return f"ServerTicket refused: {exc}"
-        return None
-
     async def _cli(self, request: web.Request, *, region: bool) -> web.Response:
-        problem = self._check_ticket(request, region=region, cli=True)
-        if problem is not None:
-            return self._error(E_AUTH, problem, "auth")
+        sdk = self.envelope == "sdk"
         try:
-            body = jsontext.loads(await request.read())
-        except ValueError:
-            return self._error(E_PARAM, "body is not JSON", "param")
-        if not isinstance(body, dict):
-            return self._error(E_PARAM, "body is not a JSON object", "param")
-        command = body.get("Command", body.get("command"))
-        params = body.get("Params", body.get("params", {}))
-        if not isinstance(command, str) or not isinstance(params, dict):
-            return self._error(E_PARAM, "Command (string) and Params (object) are required",
-                               "param")
+            wire.check_cli_auth(self.title, request.headers, region=region, sdk=sdk,
+                                now_s=int(self.clock()))
+        except WireError as exc:
+            return self._error(exc.errno, str(exc), "auth")
+        try:
+            command, params = wire.read_envelope(await request.read(), sdk=sdk)
+        except WireError as exc:
+            return self._error(exc.errno, str(exc), "param")
         if not region and command != self.names.help:
             return self._error(E_COMMAND, f"{command!r} is not a title command", "command")
         try:
@@ -301,19 +290,39 @@ class PgosSim:
         """POST /index/client/api: title commands (only help here)."""
         return await self._cli(request, region=False)
 
+    async def _backend_body(self, request: web.Request, *, title_wide: bool) -> dict[str, Any]:
+        """Check a Backend request's auth and read its body. Raises WireError."""
+        now_s = int(self.clock())
+        if title_wide:
+            wire.check_title_wide_auth(self.title, request.headers, now_s=now_s)
+        else:
+            wire.check_backend_auth(self.title, request.headers, now_s=now_s)
+        return wire.read_object(await request.read())
+
     async def backend_inventory(self, request: web.Request) -> web.Response:
-        """POST /economy/get_player_inventory on the Backend HTTP API (title-region ticket)."""
-        problem = self._check_ticket(request, region=True, cli=False)
-        if problem is not None:
-            return self._error(E_AUTH, problem, "auth")
+        """POST /economy/get_player_inventory (title-region ServerTicket, `player_id`)."""
         try:
-            body = jsontext.loads(await request.read())
-            player_id = body["player_id"]
-        except (ValueError, KeyError, TypeError):
-            return self._error(E_PARAM, "player_id is required", "param")
+            body = await self._backend_body(request, title_wide=False)
+        except WireError as exc:
+            return self._error(exc.errno, str(exc), "auth" if exc.errno == E_AUTH else "param")
+        player_id = body.get("player_id")
         if not isinstance(player_id, str) or not player_id:
             return self._error(E_PARAM, "player_id must be a non-empty string", "param")
         return web.json_response({"errno": OK, "errmsg": "", "data": self.inventory(player_id)})
+
+    async def title_file_info(self, request: web.Request) -> web.Response:
+        """POST /title_svr/get_title_file_info (title-wide Signature, `paths`): what the
+        simulator knows of each path (files are set by tests in `title_files`)."""
+        try:
+            body = await self._backend_body(request, title_wide=True)
+        except WireError as exc:
+            return self._error(exc.errno, str(exc), "auth" if exc.errno == E_AUTH else "param")
+        paths = body.get("paths")
+        if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+            return self._error(E_PARAM, "paths must be a list of strings", "param")
+        files = [{"path": p, "exists": p in self.title_files, **self.title_files.get(p, {})}
+                 for p in paths]
+        return web.json_response({"errno": OK, "errmsg": "", "data": {"files": files}})
 
     async def inspect(self, request: web.Request) -> web.Response:
         """GET /_sandbox/pgos: counts."""
@@ -350,6 +359,7 @@ class PgosSim:
         app.router.add_post(CLI_REGION_PATH, self.cli_region)
         app.router.add_post(CLI_TITLE_PATH, self.cli_title)
         app.router.add_post(BACKEND_INVENTORY_PATH, self.backend_inventory)
+        app.router.add_post(TITLE_FILE_INFO_PATH, self.title_file_info)
         app.router.add_get("/_sandbox/pgos", self.inspect)
         app.router.add_post("/_sandbox/pgos/faults", self.set_faults)
         return app

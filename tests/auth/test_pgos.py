@@ -30,12 +30,13 @@ def test_split_server_key_rejects(bad: str) -> None:
 
 
 def test_spec_cli_ticket_plaintext_and_cipher() -> None:
-    """The CLI spec's example: title 5, region cngz_5_478_test, time 1600531200."""
+    """The CLI spec's example: title 5, region cngz_5_478_test, time 1600531200, written as
+    the SDK's GenerateServerTicket writes it (json.dumps default separators)."""
     key = pgos.split_server_key(SPEC_KEY)
     claims = pgos.TicketClaims("cngz_5_478_test", "LTRN", 1600531200, "5")
     assert pgos.ticket_plaintext(claims) == (
-        b'{"title_id":"5","title_region_id":"cngz_5_478_test","secret_id":"LTRN",'
-        b'"time":1600531200}'
+        b'{"title_id": "5", "title_region_id": "cngz_5_478_test", "secret_id": "LTRN", '
+        b'"time": 1600531200}'
     )
     # Independent computation with the spec's key and IV, straight from pycryptodome.
     expected = base64.b64encode(
