@@ -110,6 +110,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("RECONCILER_MAX_BODY_BYTES", "daemon", "max_body_bytes", "int", default=65536),
     Setting("RECONCILER_STOP_TIMEOUT_S", "daemon", "stop_timeout_s", "float", default=30.0),
     Setting("RECONCILER_HEALTHY_AGE_S", "daemon", "healthy_age_s", "int", default=1800),
+    Setting("JOGOS_PUBLIC_KEY_TTL_S", "daemon", "public_key_ttl_s", "int", default=300),
+    Setting("JOGOS_PUBLIC_KEY_MIN_REFETCH_S", "daemon", "public_key_min_refetch_s", "int",
+            default=30),
     Setting("OPS_CLIENT_ID", "ops", "client_id", required=False),
     Setting("OPS_HMAC_SECRET", "ops", "hmac_secret", "secret", required=False),
     Setting("OPS_BASIC_SECRET", "ops", "basic_secret", "secret", required=False),
@@ -204,6 +207,8 @@ class DaemonSettings:
     healthy_age_s: int = 1800
     ops_window_s: int = 300
     ops_client: OpsClient | None = None
+    public_key_ttl_s: int = 300  # the user-token key is kept at most this long
+    public_key_min_refetch_s: int = 30  # at most one refetch per this, after failures
 
 
 @dataclass(frozen=True, slots=True)
@@ -565,8 +570,15 @@ def _daemon_settings(v: dict[str, Any], read_file: Callable[[Path], str],
         if not any((client.hmac_secret, client.basic_secret, client.api_key, pem)):
             problems.append("ops: OPS_CLIENT_ID needs at least one credential (OPS_HMAC_SECRET,"
                             " OPS_BASIC_SECRET, OPS_API_KEY, OPS_ECDSA_PUBLIC_KEY)")
+    ttl_s = v.get("JOGOS_PUBLIC_KEY_TTL_S") or 300
+    min_refetch_s = v.get("JOGOS_PUBLIC_KEY_MIN_REFETCH_S") or 30
+    if min_refetch_s > ttl_s:
+        problems.append("daemon.public_key_min_refetch_s / JOGOS_PUBLIC_KEY_MIN_REFETCH_S: must "
+                        "not exceed daemon.public_key_ttl_s / JOGOS_PUBLIC_KEY_TTL_S")
+        min_refetch_s = ttl_s
     return DaemonSettings(
         host=host, port=int(port), notify_path=notify_path,
+        public_key_ttl_s=ttl_s, public_key_min_refetch_s=min_refetch_s,
         pass_interval_s=v.get("RECONCILER_PASS_INTERVAL_S") or 300,
         drain_interval_s=v.get("RECONCILER_DRAIN_INTERVAL_S") or 60,
         audit_cron=v.get("RECONCILER_AUDIT_CRON") or "0 6 * * *",

@@ -13,7 +13,6 @@ import logging
 import signal
 from datetime import datetime, timedelta
 
-import aiohttp
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -26,6 +25,7 @@ from reconciler.auth import s2s
 from reconciler.clients.public_key import PublicKeyCache
 from reconciler.config import Config
 from reconciler.engine.passes import open_engine
+from reconciler.errors import InvariantError
 from reconciler.server.app import build_app
 from reconciler.server.state import DaemonState
 
@@ -48,11 +48,17 @@ async def serve(config: Config) -> int:
     """Run until SIGTERM or SIGINT; returns the exit status.
 
     Raises ConfigError when the ledger cannot be opened, OSError when the port is taken.
+    The user-token key is fetched through the engine's HTTP session (one session per daemon).
     """
     settings = config.daemon
-    async with open_engine(config) as engine, aiohttp.ClientSession() as session:
-        state = DaemonState(config, engine, PublicKeyCache(session, config.jogos.public_key_url),
-                            ops_clients(config))
+    async with open_engine(config) as engine:
+        if engine.session is None:
+            raise InvariantError("the engine owns no HTTP session")
+        keys = PublicKeyCache(engine.session, config.jogos.public_key_url,
+                              ttl_s=settings.public_key_ttl_s,
+                              min_refetch_s=settings.public_key_min_refetch_s,
+                              timeout_s=config.engine.timeout_s)
+        state = DaemonState(config, engine, keys, ops_clients(config))
         runner = web.AppRunner(build_app(state), access_log=None, handle_signals=False,
                                shutdown_timeout=5)
         await runner.setup()

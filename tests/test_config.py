@@ -182,3 +182,19 @@ def test_more_games_problems(catalog_file: Path, tmp_path: Path) -> None:
     for fragment in ("configured twice", "games[1].game_id", "UNSET is not set",
                      "games[2].colour: unknown key"):
         assert fragment in text, (fragment, text)
+
+
+def test_public_key_cache_settings(catalog_file: Path) -> None:
+    daemon = build_config({}, env_for(catalog_file)).daemon
+    assert (daemon.public_key_ttl_s, daemon.public_key_min_refetch_s) == (300, 30)
+    daemon = build_config({"daemon": {"public_key_ttl_s": 120}},
+                          env_for(catalog_file, JOGOS_PUBLIC_KEY_MIN_REFETCH_S="10")).daemon
+    assert (daemon.public_key_ttl_s, daemon.public_key_min_refetch_s) == (120, 10)
+    with pytest.raises(ConfigError) as info:
+        build_config({}, env_for(catalog_file, JOGOS_PUBLIC_KEY_TTL_S="20",
+                                 JOGOS_PUBLIC_KEY_MIN_REFETCH_S="0"))
+    assert "JOGOS_PUBLIC_KEY_MIN_REFETCH_S: must be a positive integer" in str(info.value)
+    with pytest.raises(ConfigError) as info:
+        build_config({}, env_for(catalog_file, JOGOS_PUBLIC_KEY_TTL_S="20",
+                                 JOGOS_PUBLIC_KEY_MIN_REFETCH_S="30"))
+    assert "must not exceed daemon.public_key_ttl_s" in str(info.value)

@@ -73,6 +73,7 @@ class Engine:
     clock: Callable[[], float] = time.time
     locks: KeyedLocks = field(default_factory=KeyedLocks)
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    session: aiohttp.ClientSession | None = None  # the one HTTP session, for other clients
 
     @property
     def game_ids(self) -> list[int]:
@@ -152,6 +153,7 @@ async def open_engine(config: Config, *, clock: Callable[[], float] = time.time,
                 ledger=ledger, games=games, policy=config.policy, clawback=config.clawback,
                 page_size=settings.page_size, concurrency=settings.concurrency,
                 effect_concurrency=settings.effect_concurrency, stats=stats, clock=clock,
+                session=session,
             )
     finally:
         ledger.close()

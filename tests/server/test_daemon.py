@@ -239,6 +239,35 @@ async def test_link_with_user_token(sandbox: Sandbox, tmp_path: Path) -> None:
             linked.sock.close()
 
 
+async def test_link_keeps_the_key_and_bounds_refetches(sandbox: Sandbox,
+                                                      tmp_path: Path) -> None:
+    # Long intervals, so that no count below depends on how long the test takes.
+    linked = Daemon(sandbox, tmp_path, JOGOS_PUBLIC_KEY_TTL_S="3600",
+                    JOGOS_PUBLIC_KEY_MIN_REFETCH_S="3600")
+    await linked.start()
+    try:
+        async with aiohttp.ClientSession() as http:
+            async def link(token: str, nonce: str) -> int:
+                async with http.post(linked.url + "/link",
+                                     json={"token": token, "player_id": "pgos-k"},
+                                     headers=ops_headers("/link", nonce)) as r:
+                    return r.status
+
+            old = sandbox.jogos.issue_user_token("k1", 9943)
+            assert [await link(old, f"a{i}") for i in range(5)] == [200] * 5
+            assert sandbox.jogos.public_key_calls == 1
+            sandbox.jogos.rotate_user_key()
+            new = sandbox.jogos.issue_user_token("k1", 9943)
+            assert await link(new, "b") == 200  # a failed signature: refetched, verified
+            assert sandbox.jogos.public_key_calls == 2
+            assert [await link(old, f"c{i}") for i in range(20)] == [401] * 20
+            assert sandbox.jogos.public_key_calls == 2  # no refetch again within the interval
+    finally:
+        await linked.stop()
+        if linked.sock:
+            linked.sock.close()
+
+
 @pytest.mark.parametrize("sandbox_options",
                          [SandboxOptions(mix=OrderMix(count=3000, seed=9))])
 async def test_sigterm_during_a_pass_then_restart_finishes(sandbox: Sandbox,
