@@ -21,6 +21,7 @@ from reconciler.core.catalog import Catalog, parse_catalog
 from reconciler.core.jsontext import is_number
 from reconciler.core.pgos_api import TITLE_BACKEND_URL, Envelope, InventoryVia, PgosApi
 from reconciler.core.plan import AdoptPolicy, Identity, Policy
+from reconciler.core.secret_floor import SecretKind, weakness
 from reconciler.errors import ConfigError
 from reconciler.secret import Secret
 
@@ -345,6 +346,11 @@ def _check(s: Setting, value: object, problems: list[str]) -> object:
         problems.append(f"{name}: must be a URL path starting with '/', got {text!r}")
         return None
     if s.kind == "secret":
+        kind = SECRET_KINDS.get(s.env)
+        problem = weakness(kind, text) if kind is not None else None
+        if problem is not None:
+            problems.append(f"{name}: {problem}")
+            return None
         return Secret(text)
     if s.kind == "str" and any(c.isspace() for c in text):
         problems.append(f"{name}: must not contain white space")
@@ -452,6 +458,14 @@ def build_config(
     )
 
 
+SECRET_KINDS = {
+    "JOGOS_SHARED_KEY": SecretKind.SHARED_KEY, "PGOS_SERVER_KEY": SecretKind.SERVER_KEY,
+    "SINK_SECRET": SecretKind.CLIENT_SECRET, "OPS_HMAC_SECRET": SecretKind.CLIENT_SECRET,
+    "OPS_BASIC_SECRET": SecretKind.CLIENT_SECRET, "OPS_API_KEY": SecretKind.API_KEY,
+}
+GAME_SECRET_KINDS = {"shared_key": SecretKind.SHARED_KEY,
+                     "pgos_server_key": SecretKind.SERVER_KEY}
+
 GAME_KEYS = {"game_id", "shared_key_env", "shared_key_file", "catalog", "pgos_title_id",
              "pgos_title_region_id", "pgos_server_key_env", "pgos_server_key_file",
              "pgos_cli_url", "pgos_backend_url"}
@@ -461,23 +475,30 @@ def _game_secret(entry: dict[str, Any], name: str, env: Mapping[str, str],
                  read_file: Callable[[Path], str], where: str, base_dir: Path | None,
                  problems: list[str]) -> Secret | None:
     """A secret of a [[games]] entry: from the environment variable it names, or a file
-    (relative to the configuration file)."""
+    (relative to the configuration file); held to its kind's floor."""
     env_name, file_name = entry.get(f"{name}_env"), entry.get(f"{name}_file")
+    value, source = "", ""
     if env_name:
-        value = env.get(str(env_name), "")
+        value, source = env.get(str(env_name), ""), f"{where}.{name}_env"
         if not value:
-            problems.append(f"{where}.{name}_env: environment variable {env_name} is not set")
+            problems.append(f"{source}: environment variable {env_name} is not set")
             return None
-        return Secret(value)
-    if file_name:
+    elif file_name:
         path = Path(str(file_name))
         if base_dir is not None and not path.is_absolute():
             path = base_dir / path
+        source = f"{where}.{name}_file"
         try:
-            return Secret(read_file(path).rstrip("\r\n"))
+            value = read_file(path).rstrip("\r\n")
         except OSError as exc:
-            problems.append(f"{where}.{name}_file: cannot read: {exc.strerror}")
+            problems.append(f"{source}: cannot read: {exc.strerror}")
             return None
+    if source:
+        problem = weakness(GAME_SECRET_KINDS[name], value.strip())
+        if problem is not None:
+            problems.append(f"{source}: {problem}")
+            return None
+        return Secret(value.strip())
     return None
 
 

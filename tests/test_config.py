@@ -9,7 +9,7 @@ from reconciler.errors import ConfigError
 from reconciler.secret import Secret
 
 SHARED = "jogos-shared-key-value-123"
-SERVER = "LTRN-NANI-D3TK-YQBM-MOUX"
+SERVER = "LTRN-Q7WZ-K2PA-9MDX-R4TB"
 
 
 @pytest.fixture
@@ -154,18 +154,20 @@ def test_more_games_from_toml(catalog_file: Path, tmp_path: Path) -> None:
         'pgos_title_region_id = "cngz_5_999_test"\npgos_server_key_env = "PGOS_77"\n'
     )
     (tmp_path / "catalog.toml").write_text(catalog_file.read_text())
-    (tmp_path / "k77").write_text("seventy-seven\n")
-    env = env_for(catalog_file, KEY_1220="twelve-twenty", PGOS_77="ABCD-EFGH-IJKL-MNOP-QRST")
+    (tmp_path / "k77").write_text("seventy-seven-key-0077\n")
+    env = env_for(catalog_file, KEY_1220="twelve-twenty-key-1220",
+                  PGOS_77="ABCD-EFGH-IJKL-MNOP-QRST")
     config = load_config(file, env | {"RECONCILER_CONFIG": ""})
     assert [g.jogos.game_id for g in config.games] == [9943, 1220, 77]
     second, third = config.games[1], config.games[2]
-    assert second.jogos.shared_key.reveal() == "twelve-twenty"
+    assert second.jogos.shared_key.reveal() == "twelve-twenty-key-1220"
     assert second.pgos == config.pgos
-    assert third.jogos.shared_key.reveal() == "seventy-seven"
+    assert third.jogos.shared_key.reveal() == "seventy-seven-key-0077"
     assert third.pgos is not None and third.pgos.title_region_id == "cngz_5_999_test"
     assert third.pgos.key.secret_id == "ABCD"
     assert config.game(77) is third and config.game(5) is None
-    assert "twelve-twenty" in config.secrets() and "twelve-twenty" not in repr(config)
+    assert "twelve-twenty-key-1220" in config.secrets()
+    assert "twelve-twenty-key-1220" not in repr(config)
 
 
 def test_more_games_problems(catalog_file: Path, tmp_path: Path) -> None:
@@ -177,7 +179,7 @@ def test_more_games_problems(catalog_file: Path, tmp_path: Path) -> None:
     )
     (tmp_path / "c.toml").write_text(catalog_file.read_text())
     with pytest.raises(ConfigError) as info:
-        load_config(file, env_for(catalog_file, K="k"))
+        load_config(file, env_for(catalog_file, K="a-long-enough-key-k1"))
     text = "\n".join(info.value.problems)
     for fragment in ("configured twice", "games[1].game_id", "UNSET is not set",
                      "games[2].colour: unknown key"):
@@ -198,3 +200,46 @@ def test_public_key_cache_settings(catalog_file: Path) -> None:
         build_config({}, env_for(catalog_file, JOGOS_PUBLIC_KEY_TTL_S="20",
                                  JOGOS_PUBLIC_KEY_MIN_REFETCH_S="30"))
     assert "must not exceed daemon.public_key_ttl_s" in str(info.value)
+
+
+def test_the_shipped_example_env_file_is_refused(catalog_file: Path) -> None:
+    """The red team's finding: deploy/reconciler.env.example's placeholders ran a daemon."""
+    example = Path(__file__).resolve().parent.parent / "deploy" / "reconciler.env.example"
+    env = {}
+    for line in example.read_text().splitlines():
+        if line and not line.startswith("#") and "=" in line:
+            name, _, value = line.partition("=")
+            env[name] = value.split("#")[0].strip()
+    env["RECONCILER_CATALOG"] = str(catalog_file)
+    assert env["JOGOS_SHARED_KEY"] and env.get("OPS_HMAC_SECRET")
+    with pytest.raises(ConfigError) as info:
+        build_config({}, env)
+    text = "\n".join(info.value.problems)
+    for name in ("JOGOS_SHARED_KEY", "PGOS_SERVER_KEY", "OPS_HMAC_SECRET"):
+        assert f"{name}: is a placeholder" in text, text
+        assert env[name] not in text
+
+
+@pytest.mark.parametrize(("name", "value", "why"), [
+    ("JOGOS_SHARED_KEY", "short-key", "shorter than 16"),
+    ("JOGOS_SHARED_KEY", "aaaaaaaaaaaaaaaaaaaaaaaa", "distinct"),
+    ("JOGOS_SHARED_KEY", "my-changeme-key-0123456", "placeholder"),
+    ("PGOS_SERVER_KEY", "LTRN-ABCD-XXXX-EFGH-IJKL", "placeholder"),
+    ("PGOS_SERVER_KEY", "LTRN-ABCD-ABCD-ABCD-ABCD", "repeats"),
+    ("PGOS_SERVER_KEY", "LTRN-ABCDEFGH-IJKLMNOP", "shape"),
+    ("OPS_HMAC_SECRET", "not base64 at all!! 0123456789", "Base64"),
+    ("OPS_API_KEY", "0123456789abcdef", "22 to 36 hex"),
+    ("OPS_API_KEY", "zz23456789abcdef0123456789", "22 to 36 hex"),
+])
+def test_weak_secrets_are_refused(catalog_file: Path, name: str, value: str, why: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        build_config({}, env_for(catalog_file, OPS_CLIENT_ID="ops", **{name: value}))
+    text = "\n".join(info.value.problems)
+    assert name in text and why in text and value not in text
+
+
+def test_strong_secrets_pass(catalog_file: Path) -> None:
+    config = build_config({}, env_for(
+        catalog_file, OPS_CLIENT_ID="ops", OPS_API_KEY="590746ceb2a7b943ab12e3bdcc0105c3",
+        OPS_HMAC_SECRET="FUg7pODYd+z48OlcaMlTddUQDaH8CABxoOC7Q5EIxGN="))
+    assert config.daemon.ops_client is not None

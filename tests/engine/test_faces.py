@@ -48,7 +48,7 @@ async def test_catch_up_exit_codes_and_dry_run(sandbox: Sandbox, catalog_path: P
     fresh["productId"] = "unknown"
     code, out, _ = await cli(sandbox, catalog_path, db, "catch-up")
     assert code == 3 and "orders_attention=1" in out
-    code, _, err = await cli(sandbox, catalog_path, db, "catch-up", JOGOS_SHARED_KEY="bad")
+    code, _, err = await cli(sandbox, catalog_path, db, "catch-up", JOGOS_SHARED_KEY="a-wrong-but-strong-key-41007")
     assert code == 1 and "41007" in err and "bad" not in err.replace("41007", "")
 
 

@@ -15,7 +15,7 @@ from reconciler.sandbox.runner import Sandbox, SandboxOptions
 
 @pytest.fixture
 def sandbox_options() -> SandboxOptions:
-    return SandboxOptions(mix=OrderMix(count=300, seed=6), extra_games={1220: "key-of-1220"})
+    return SandboxOptions(mix=OrderMix(count=300, seed=6), extra_games={1220: "second-game-key-1220"})
 
 
 async def test_two_games_settle_apart(sandbox: Sandbox, tmp_path: Path,
@@ -23,7 +23,8 @@ async def test_two_games_settle_apart(sandbox: Sandbox, tmp_path: Path,
     doc = {"games": [{"game_id": 1220, "shared_key_env": "KEY_1220",
                       "catalog": str(catalog_path)}]}
     env = sandbox.env(catalog_path) | {"RECONCILER_DB": str(tmp_path / "l.db"),
-                                       "RECONCILER_IDENTITY": "same", "KEY_1220": "key-of-1220"}
+                                       "RECONCILER_IDENTITY": "same",
+                                       "KEY_1220": "second-game-key-1220"}
     config = build_config(doc, env)
     async with open_engine(config) as engine:
         report = await run_pass(engine)
@@ -38,7 +39,7 @@ async def test_two_games_settle_apart(sandbox: Sandbox, tmp_path: Path,
     tokens = {t.split(":")[1] for t in sandbox.pgos.tokens}
     assert tokens == {"9943", "1220"}
     # A wrong key for the second game stops the pass with the game's refusal.
-    bad = build_config(doc, env | {"KEY_1220": "wrong"})
+    bad = build_config(doc, env | {"KEY_1220": "a-wrong-but-strong-key"})
     async with open_engine(bad) as engine:
         with pytest.raises(Exception, match="41007"):
             await run_pass(engine)

@@ -32,7 +32,7 @@ from reconciler.sandbox.runner import SANDBOX_CATALOG, Sandbox, SandboxOptions
 from reconciler.server.app import build_app
 from reconciler.server.state import DaemonState
 
-OPS_ID, OPS_SECRET = "ops", "ops-secret-for-fuzzing-123456"
+OPS_ID, OPS_SECRET = "ops", "RnV6emluZ09wc0tleTEyMzQ1Ng"
 TRIED: Counter[str] = Counter()
 
 

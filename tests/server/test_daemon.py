@@ -23,7 +23,7 @@ from reconciler.sandbox.books import check_books, delivered_at_start
 from reconciler.sandbox.orders import OrderMix
 from reconciler.sandbox.runner import SANDBOX_CATALOG, Sandbox, SandboxOptions
 
-OPS_ID, OPS_SECRET = "studio-ops", "ops-hmac-secret-value-123456"
+OPS_ID, OPS_SECRET = "studio-ops", "T3BzSG1hY0tleVZhbHVlMTIzNDU2"
 
 
 @pytest.fixture
@@ -297,14 +297,14 @@ async def test_sigterm_during_a_pass_then_restart_finishes(sandbox: Sandbox,
 
 
 @pytest.mark.parametrize("sandbox_options", [SandboxOptions(
-    mix=OrderMix(count=200, seed=12), extra_games={1220: "key-of-1220"})])
+    mix=OrderMix(count=200, seed=12), extra_games={1220: "second-game-key-1220"})])
 async def test_second_game_notification_uses_its_own_key(sandbox: Sandbox,
                                                          tmp_path: Path) -> None:
     config_file = tmp_path / "reconciler.toml"
     config_file.write_text('[[games]]\ngame_id = 1220\nshared_key_env = "KEY_1220"\n'
                            'catalog = "catalog.toml"\n')
     running = Daemon(sandbox, tmp_path, RECONCILER_CONFIG=str(config_file),
-                     KEY_1220="key-of-1220")
+                     KEY_1220="second-game-key-1220")
     await running.start()
     try:
         await until(lambda: sandbox.jogos.get_orders_calls >= 2)
