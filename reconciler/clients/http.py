@@ -14,9 +14,10 @@ from reconciler.core import jsontext
 
 async def post_json(
     session: aiohttp.ClientSession, url: str, body: bytes, headers: Mapping[str, str], *,
-    timeout_s: float, stats: RequestStats, name: str,
+    timeout_s: float, stats: RequestStats, name: str, keep_long_numbers: bool = False,
 ) -> Any:
-    """POST `body` and return the parsed JSON answer.
+    """POST `body` and return the parsed JSON answer (see jsontext.loads for
+    `keep_long_numbers`).
 
     Raises TransientError on network errors, timeouts, HTTP 429 or 5xx and bodies that are not
     JSON; PermanentError on any other non-2xx answer.
@@ -40,7 +41,7 @@ async def post_json(
         stats.failures[f"{name}:http{status}"] += 1
         raise PermanentError(f"http{status}", f"{name}: refused with HTTP {status}")
     try:
-        return jsontext.loads(text)
+        return jsontext.loads(text, keep_long_numbers=keep_long_numbers)
     except ValueError as exc:
         stats.failures[f"{name}:malformed"] += 1
         raise TransientError(f"{name}: answer is not JSON") from exc

@@ -1,4 +1,11 @@
-"""Jogos API client: getOrders and arrivedorder, signed, retried at this edge."""
+"""Jogos API client: getOrders and arrivedorder, signed, retried at this edge.
+
+Rules: every reading of the spec is accepted: getOrders answers nested (`page` object, as the
+spec's example) or flat (the page fields beside `code`, as its field table), rows listed newest
+or oldest first (the engine copes with both). Page fields are bounded integers or the answer is
+refused (transient); rows are handed on unparsed, with over-long integer literals kept as text,
+so a bad row is the engine's to quarantine and never fails the page.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +22,9 @@ GET_ORDERS = "/api/gamepay/getOrders"
 ARRIVED = "/api/gamepay/webhook/arrivedorder"
 SUCCESS_CODES = frozenset({"200", "SUCCESS"})
 SYSTEM_ERROR = "500"
+MAX_PAGE_FIELD = 10**9  # total, totalPage, currentPage, pageSize beyond this are nonsense
+# The flat reading names no list for the rows: `content` as in the example, or a usual name.
+ROW_LISTS = ("content", "list", "records", "rows", "data")
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,12 +45,37 @@ def _code(answer: Any) -> str:
 
 
 def _int(value: Any, name: str) -> int:
+    """A page field as an int. Raises TransientError when missing, not a number or absurd."""
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise TransientError(f"Jogos page.{name} is missing")
+    if isinstance(value, str) and len(value.strip()) > len(str(MAX_PAGE_FIELD)):
+        raise TransientError(f"Jogos page.{name} is out of range")
     try:
-        return int(value)
+        number = int(value)
     except ValueError as exc:
         raise TransientError(f"Jogos page.{name} is not a number") from exc
+    if not 0 <= number <= MAX_PAGE_FIELD:
+        raise TransientError(f"Jogos page.{name} is out of range")
+    return number
+
+
+def page_of(answer: dict[str, Any], page_no: int, page_size: int) -> Page:
+    """The page in a getOrders answer, nested (`page`: {...}) or flat (fields at the top).
+
+    Raises TransientError when neither shape holds a list of rows or a page field is bad.
+    """
+    nested = answer.get("page")
+    holder = nested if isinstance(nested, dict) else answer
+    rows = next((holder[k] for k in ROW_LISTS if isinstance(holder.get(k), list)), None)
+    if rows is None:
+        raise TransientError("Jogos getOrders answer has no list of rows (page.content)")
+    return Page(
+        total=_int(holder.get("total"), "total"),
+        total_pages=_int(holder.get("totalPage"), "totalPage"),
+        current_page=_int(holder.get("currentPage", page_no), "currentPage"),
+        page_size=_int(holder.get("pageSize", page_size), "pageSize"),
+        content=rows,
+    )
 
 
 class JogosClient:
@@ -65,7 +100,7 @@ class JogosClient:
         answer = await post_json(
             self.session, self.base_url + path, body,
             jogos_auth.signed_headers(body, self._shared_key), timeout_s=self.timeout_s,
-            stats=self.stats, name=name,
+            stats=self.stats, name=name, keep_long_numbers=True,
         )
         code = _code(answer)
         if code in SUCCESS_CODES:
@@ -78,7 +113,7 @@ class JogosClient:
         raise PermanentError(code, f"Jogos {name} refused: {message}")
 
     async def get_orders(self, page_no: int, page_size: int) -> Page:
-        """One page of orders (1-based, newest first).
+        """One page of orders (1-based, in the store's order: newest or oldest first).
 
         Raises PermanentError (305, 40001, 41007 ...) or TransientError once retries ran out.
         """
@@ -86,17 +121,11 @@ class JogosClient:
             answer = await self._once(
                 GET_ORDERS, {"gameId": self.game_id, "pageNo": page_no, "pageSize": page_size},
                 "jogos.getOrders")
-            page = answer.get("page")
-            if not isinstance(page, dict) or not isinstance(page.get("content"), list):
+            try:
+                return page_of(answer, page_no, page_size)
+            except TransientError:
                 self.stats.failures["jogos.getOrders:shape"] += 1
-                raise TransientError("Jogos getOrders answer has no page.content list")
-            return Page(
-                total=_int(page.get("total"), "total"),
-                total_pages=_int(page.get("totalPage"), "totalPage"),
-                current_page=_int(page.get("currentPage", page_no), "currentPage"),
-                page_size=_int(page.get("pageSize", page_size), "pageSize"),
-                content=page["content"],
-            )
+                raise
 
         return await self.retry.run(attempt)
 

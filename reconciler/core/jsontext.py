@@ -1,13 +1,21 @@
 """Parsing text from outside (requests we receive, answers we get): JSON and numbers.
 
 Rules: every malformed input raises ValueError, including nesting too deep for the parser
-(which raises RecursionError otherwise and would escape as a crash).
+(which raises RecursionError otherwise and would escape as a crash). With `keep_long_numbers`
+an integer literal longer than LONG_NUMBER_DIGITS becomes a LongNumber (its text) instead of
+failing the whole document, so one absurd value in one row of a page stays that row's problem.
 """
 
 from __future__ import annotations
 
 import json
 from typing import Any
+
+LONG_NUMBER_DIGITS = 100
+
+
+class LongNumber(str):
+    """A JSON integer literal too long to be a count or a time, kept as its text."""
 
 
 def is_number(text: str) -> bool:
@@ -16,9 +24,22 @@ def is_number(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
 
-def loads(raw: bytes | str) -> Any:
-    """Parse JSON text. Raises ValueError for invalid JSON, invalid UTF-8 or nesting too deep."""
+def _bounded_int(text: str) -> int | LongNumber:
+    if len(text) > LONG_NUMBER_DIGITS:
+        return LongNumber(text)
+    return int(text)
+
+
+def loads(raw: bytes | str, *, keep_long_numbers: bool = False) -> Any:
+    """Parse JSON text. With `keep_long_numbers`, integer literals over LONG_NUMBER_DIGITS
+    digits are returned as LongNumber rather than converted (Python refuses more than 4300).
+
+    Raises ValueError for invalid JSON, invalid UTF-8, nesting too deep, or (without
+    `keep_long_numbers`) an integer literal too long to convert.
+    """
     try:
+        if keep_long_numbers:
+            return json.loads(raw, parse_int=_bounded_int)
         return json.loads(raw)
     except RecursionError as exc:
         raise ValueError("JSON nested too deeply") from exc

@@ -1,7 +1,9 @@
 """Orders as the store reports them, parsed strictly, and the ids derived from them.
 
 Rules: parsing never raises anything but MalformedOrder (so one bad row cannot abort a pass);
-the digest covers every field the plan reads, so an unchanged digest means nothing to do.
+every number is bounded before it is converted (digits, then magnitude) and every time must lie
+within [0, MAX_TIME_S] once milliseconds are turned into seconds; the digest covers every field
+the plan reads, so an unchanged digest means nothing to do.
 """
 
 from __future__ import annotations
@@ -66,6 +68,12 @@ def effect_id(kind: str, game_id: int, order_id: str) -> str:
     return f"{kind}:{game_id}:{order_id}"
 
 
+MAX_DIGITS = 18  # every integer field fits in 64 bits; longer text is refused unconverted
+MAX_TIME_S = 4_102_444_800  # 2100-01-01: a later time is a wrong time
+MS_ABOVE = 10**11  # a time above this (year 5138 in seconds) is in milliseconds
+PAYTYPES = ("pay", "refund")
+
+
 def _int(raw: Mapping[str, Any], name: str, *, optional: bool = False) -> int | None:
     value = raw.get(name)
     if value is None and optional:
@@ -73,16 +81,34 @@ def _int(raw: Mapping[str, Any], name: str, *, optional: bool = False) -> int | 
     if isinstance(value, bool):
         raise MalformedOrder(f"{name} is a boolean")
     if isinstance(value, int):
-        return value
-    if isinstance(value, str) and is_number(value.strip().removeprefix("-")):
+        if -(10**MAX_DIGITS) < value < 10**MAX_DIGITS:
+            return value
+        raise MalformedOrder(f"{name} is out of range")
+    if isinstance(value, str) and is_number(digits := value.strip().removeprefix("-")):
+        if len(digits) > MAX_DIGITS:
+            raise MalformedOrder(f"{name} is out of range")
         return int(value)
     raise MalformedOrder(f"{name} is {'missing' if value is None else 'not an integer'}")
+
+
+def _time(raw: Mapping[str, Any], name: str, *, optional: bool = False) -> int | None:
+    """A Unix time in seconds (milliseconds are accepted and converted), within range."""
+    value = _int(raw, name, optional=optional)
+    if value is None:
+        return None
+    if value > MS_ABOVE:
+        value //= 1000
+    if not 0 <= value <= MAX_TIME_S:
+        raise MalformedOrder(f"{name} is out of range")
+    return value
 
 
 def _text(raw: Mapping[str, Any], name: str, max_len: int = 128) -> str:
     value = raw.get(name)
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise MalformedOrder(f"{name} is {'missing' if value is None else 'not a string'}")
+    if isinstance(value, int) and not -(10**max_len) < value < 10**max_len:
+        raise MalformedOrder(f"{name} is empty, too long or has spaces or ':'")
     text = str(value).strip()
     if not text or len(text) > max_len or any(ch.isspace() or ch in ":" for ch in text):
         raise MalformedOrder(f"{name} is empty, too long or has spaces or ':'")
@@ -102,10 +128,8 @@ def parse_order(game_id: int, raw: object) -> Order:
     refund = _int(raw, "refundStatus", optional=True)
     if refund is not None and refund not in tuple(RefundStatus):
         raise MalformedOrder("refundStatus is not 0, 1, 2 or 3")
-    pay_time_s = _int(raw, "payTime")
+    pay_time_s = _time(raw, "payTime")
     assert pay_time_s is not None
-    if pay_time_s > 10**11:  # milliseconds
-        pay_time_s //= 1000
     return Order(
         game_id=game_id,
         order_id=_text(raw, "orderId"),
@@ -114,8 +138,26 @@ def parse_order(game_id: int, raw: object) -> Order:
         arrived=arrived == 1,
         pay_time_s=pay_time_s,
         refund_status=None if refund is None else RefundStatus(refund),
-        refund_time_s=_int(raw, "refundTime", optional=True),
+        refund_time_s=_time(raw, "refundTime", optional=True),
     )
+
+
+def notification_kind(body: Mapping[str, Any]) -> str:
+    """`pay` or `refund`: the body's `paytype`, or when it has none (the spec's own example
+    has none) `refund` if it carries a `refundStatus`, else `pay`.
+
+    Raises MalformedOrder for a paytype other than pay/refund, and for a refund that carries
+    no refundStatus (it says nothing about the refund, and is not a payment).
+    """
+    paytype = body.get("paytype")
+    has_refund = body.get("refundStatus") not in (None, "")
+    if paytype is None:
+        return "refund" if has_refund else "pay"
+    if paytype not in PAYTYPES:
+        raise MalformedOrder("paytype is not pay or refund")
+    if paytype == "refund" and not has_refund:
+        raise MalformedOrder("refundStatus is missing from a refund")
+    return str(paytype)
 
 
 def merge_notification(known: Order | None, told: Order) -> Order:

@@ -1,10 +1,14 @@
 """Read every order of a game from getOrders: page 1, then the rest concurrently.
 
-Rules: a pass must not miss an order that existed when it started, even while orders are added
-(pages shift). Each answer's `total` tells how far the list had shifted when that page was read,
-so each page covers a known range of the list as it was at the start; ranges left uncovered are
-read again until none is left. Duplicates are merged by order id, the latest read winning.
-Malformed rows are returned for quarantine, not raised.
+Rules: a pass must not miss an order that existed when it started, even while orders are added.
+The spec does not say which end of the list is newest, so coverage is kept under both readings
+and the pass ends only when both are complete. Newest first: new orders enter at the front and
+push the rest back; each answer's `total` tells how far, so a page covers a known range of the
+list as it was at the start. Oldest first: new orders are appended and nothing moves, so a page
+covers its own positions, and the list as it was at the start ends at `total_at_start`. Ranges
+left uncovered under either reading are read again until none is left (under the reading that
+is not the store's, that costs a few extra reads and misses nothing). Duplicates are merged by
+order id, the latest read winning. Malformed rows are returned for quarantine, not raised.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from reconciler.errors import UpstreamError
 
 MAX_ROUNDS = 6
 T = TypeVar("T")
+NEWEST, OLDEST = "newest", "oldest"  # the two readings of the list's order
 
 
 @dataclass
@@ -51,13 +56,31 @@ def missing_ranges(covered: list[tuple[int, int]], total: int) -> list[tuple[int
 
 
 def pages_for(gaps: list[tuple[int, int]], shift: int, page_size: int) -> list[int]:
-    """1-based page numbers that hold the start-of-pass positions in `gaps` after `shift`."""
+    """1-based page numbers that hold the start-of-pass positions in `gaps` after `shift`
+    (positions shifted before the front of the list are gone and need no page)."""
     pages: set[int] = set()
     for start, end in gaps:
-        first = (start + shift) // page_size + 1
+        first = max(1, (start + shift) // page_size + 1)
         last = (end - 1 + shift) // page_size + 1
         pages.update(range(first, last + 1))
     return sorted(pages)
+
+
+def page_coverage(page_no: int, page_size: int, rows: int,
+                  shift: int) -> dict[str, tuple[int, int]]:
+    """The start-of-pass positions [start, end) one page covers under each reading, when it
+    was read `shift` orders after the pass started (its total minus the starting total)."""
+    start = (page_no - 1) * page_size
+    return {NEWEST: (start - shift, start - shift + rows), OLDEST: (start, start + rows)}
+
+
+def pages_to_read(covered: dict[str, list[tuple[int, int]]], total_at_start: int,
+                  shift: int, page_size: int) -> list[int]:
+    """The pages to read again so that, under both readings, every position of the list as it
+    was at the start is covered: newest first at the latest `shift`, oldest first unshifted."""
+    newest = pages_for(missing_ranges(covered[NEWEST], total_at_start), shift, page_size)
+    oldest = pages_for(missing_ranges(covered[OLDEST], total_at_start), 0, page_size)
+    return sorted(set(newest) | set(oldest))
 
 
 async def run_bounded(
@@ -96,7 +119,7 @@ async def fetch_orders(
     UpstreamError when the list cannot be covered after several rounds.
     """
     result = FetchResult(client.game_id)
-    covered: list[tuple[int, int]] = []
+    covered: dict[str, list[tuple[int, int]]] = {NEWEST: [], OLDEST: []}
     latest_total = 0
     sequence = 0
     versions: dict[str, int] = {}
@@ -107,8 +130,8 @@ async def fetch_orders(
         result.pages_read += 1
         latest_total = page.total
         shift = page.total - result.total_at_start
-        start = (page_no - 1) * size - shift
-        covered.append((start, start + len(page.content)))
+        for reading, span in page_coverage(page_no, size, len(page.content), shift).items():
+            covered[reading].append(span)
         for raw in page.content:
             try:
                 order = parse_order(client.game_id, raw)
@@ -136,14 +159,14 @@ async def fetch_orders(
 
     for _ in range(MAX_ROUNDS):
         await run_bounded(todo, read, concurrency)
-        gaps = missing_ranges(covered, result.total_at_start)
-        if not gaps:
+        todo = pages_to_read(covered, result.total_at_start, latest_total - result.total_at_start,
+                             size)
+        if not todo:
             result.total_at_end = latest_total
             return result
-        todo = pages_for(gaps, latest_total - result.total_at_start, size)
         result.rereads += len(todo)
         progress[1] += len(todo)
     raise UpstreamError(
-        f"getOrders of game {client.game_id}: {len(missing_ranges(covered, result.total_at_start))}"
-        f" ranges of the order list stayed unread after {MAX_ROUNDS} rounds"
+        f"getOrders of game {client.game_id}: {len(todo)} pages of the order list stayed "
+        f"unread after {MAX_ROUNDS} rounds"
     )

@@ -1,9 +1,11 @@
 """The Jogos simulator: getOrders, arrivedorder, and payment/refund notifications.
 
-Rules: every request is checked as the spec says, in this order: JSON body and `gameId`
-(305), known game (40001), `Authorization` over the raw body (41007), other parameters
-(305). Pages are 1-based and newest first; `pageSize` is capped at `max_page_size`.
-Inspection lives under /_sandbox/ and in the attributes of JogosSim.
+Rules: built from the spec alone: imports nothing from the reconciler's clients, engine,
+server or config; paths and codes are declared here. Every request is checked as the spec
+says, in this order: JSON body and `gameId` (305), known game (40001), `Authorization` over the
+raw body (41007), other parameters (305). Pages are 1-based, newest or oldest first and nested
+or flat as `readings` say (see jogos_pages); `pageSize` is capped at `max_page_size`.
+Inspection and controls live under /_sandbox/ and in the attributes of JogosSim.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -27,8 +29,10 @@ from reconciler.auth.user_token import sign_user_token
 from reconciler.core import jsontext
 from reconciler.errors import AuthError
 from reconciler.sandbox.faults import FaultInjector, Faults
+from reconciler.sandbox.jogos_pages import GameBook, Readings, notification_doc, page_body
 from reconciler.sandbox.orders import REFUNDED, OrderFactory, OrderMix
 
+# Paths and error codes of the spec (sections 2 and 3, "Error codes").
 GET_ORDERS = "/api/gamepay/getOrders"
 ARRIVED = "/api/gamepay/webhook/arrivedorder"
 CODE_MISSING, CODE_NO_GAME, CODE_BAD_SIGNATURE, CODE_SYSTEM = "305", "40001", "41007", "500"
@@ -48,24 +52,9 @@ class Drift:
 
     new_orders_per_request: int = 0
     refunds_per_request: int = 0
+    short_page_every: int = 0  # every Nth answer lists only the first half of its rows
 
 
-@dataclass
-class GameBook:
-    """One game's orders, oldest first, with an index by order id."""
-
-    shared_key: str
-    factory: OrderFactory
-    orders: list[dict[str, Any]] = field(default_factory=list)
-    index: dict[str, int] = field(default_factory=dict)
-
-    def add(self, order: dict[str, Any]) -> None:
-        self.index[order["orderId"]] = len(self.orders)
-        self.orders.append(order)
-
-    def get(self, order_id: str) -> dict[str, Any] | None:
-        position = self.index.get(order_id)
-        return None if position is None else self.orders[position]
 
 
 class JogosSim:
@@ -79,7 +68,10 @@ class JogosSim:
         max_page_size: int = 100,
         success_code: str | int = "200",
         clock: Callable[[], float] = time.time,
+        readings: Readings | None = None,
     ) -> None:
+        self.readings = readings or Readings()
+        self.readings.validate()
         self.mix = mix or OrderMix()
         self.books: dict[int, GameBook] = {}
         for offset, (game_id, key) in enumerate(sorted(games.items())):
@@ -123,6 +115,17 @@ class JogosSim:
         order["refundStatus"] = status
         order["refundTime"] = int(self.clock())
         return order
+
+    def inject_raw(self, row: object, game_id: int | None = None) -> None:
+        """Append a raw row to a game's getOrders list (the first game by default), served
+        verbatim: a value is written as JSON, a `str` is taken as JSON text (so a 5,000-digit
+        number, which Python cannot write, can be served). It is no order: notifications,
+        arrivedorder and the books ignore it.
+
+        Raises KeyError for an unknown game, ValueError when the row is not JSON.
+        """
+        book = self.books[min(self.books) if game_id is None else game_id]
+        book.add_raw(row if isinstance(row, str) else json.dumps(row))
 
     def _apply_drift(self, book: GameBook) -> None:
         if self.drift.new_orders_per_request:
@@ -180,18 +183,13 @@ class JogosSim:
         self.get_orders_calls += 1
         self._apply_drift(book)
         page_size = min(page_size, self.max_page_size)
-        total = len(book.orders)
-        end = total - (page_no - 1) * page_size
-        content = book.orders[max(0, end - page_size): max(0, end)][::-1]
-        public = [{k: v for k, v in o.items() if k not in ("gameId", "createTime")}
-                  for o in content]
-        return web.json_response({
-            "code": self.success_code, "msg": "Success",
-            "page": {
-                "total": total, "totalPage": -(-total // page_size), "currentPage": page_no,
-                "pageSize": page_size, "content": public,
-            },
-        })
+        entries = book.page(page_no, page_size, self.readings.listing)
+        every = self.drift.short_page_every
+        if every and self.get_orders_calls % every == 0:
+            entries = entries[: len(entries) // 2]
+        return web.Response(text=page_body(
+            entries, total=book.total(), page_no=page_no, page_size=page_size,
+            code=self.success_code, readings=self.readings), content_type="application/json")
 
     async def arrived(self, request: web.Request) -> web.Response:
         """POST /api/gamepay/webhook/arrivedorder."""
@@ -220,6 +218,35 @@ class JogosSim:
             return web.json_response({"error": str(exc)}, status=400)
         return web.json_response({"ok": True})
 
+    async def set_readings(self, request: web.Request) -> web.Response:
+        """POST /_sandbox/jogos/readings with fields of Readings (the others are kept)."""
+        try:
+            doc = jsontext.loads(await request.read())
+            readings = Readings(**{**self.readings.__dict__, **doc})
+            readings.validate()
+        except (TypeError, ValueError) as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        self.readings = readings
+        return web.json_response({"ok": True, "readings": readings.__dict__})
+
+    async def add_raw(self, request: web.Request) -> web.Response:
+        """POST /_sandbox/jogos/raw `{"row": <any JSON>}` or `{"text": "<JSON text>"}`, with an
+        optional `game_id`: see inject_raw."""
+        try:
+            doc = jsontext.loads(await request.read())
+            if not isinstance(doc, dict) or ("row" in doc) == ("text" in doc):
+                raise ValueError("send an object with `row` or `text`")
+            if "text" in doc and not isinstance(doc["text"], str):
+                raise ValueError("`text` must be a string of JSON")
+            game_id = doc.get("game_id")
+            if game_id is not None and (isinstance(game_id, bool) or not isinstance(game_id, int)
+                                        or game_id not in self.books):
+                raise ValueError("unknown game_id")
+            self.inject_raw(doc["text"] if "text" in doc else doc["row"], game_id)
+        except ValueError as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        return web.json_response({"ok": True})
+
     def stats(self) -> dict[str, Any]:
         """Orders by game with delivered/refund counts, calls received, rejections."""
         games = {}
@@ -228,6 +255,7 @@ class JogosSim:
                 "orders": len(book.orders),
                 "delivered": sum(o["arrivedStatus"] for o in book.orders),
                 "refund_status": dict(Counter(str(o["refundStatus"]) for o in book.orders)),
+                "raw_rows": len(book.raw),
             }
         return {
             "games": games,
@@ -281,18 +309,21 @@ class JogosSim:
         app.router.add_post(ARRIVED, self.arrived)
         app.router.add_get("/_sandbox/jogos", self.inspect)
         app.router.add_post("/_sandbox/jogos/faults", self.set_faults)
+        app.router.add_post("/_sandbox/jogos/readings", self.set_readings)
+        app.router.add_post("/_sandbox/jogos/raw", self.add_raw)
         return app
 
     # -- notifications ------------------------------------------------------------------------
     def notification_body(self, game_id: int, order_id: str, paytype: str) -> bytes:
-        """The exact bytes of a payment (`pay`) or refund (`refund`) notification.
+        """The exact bytes of a payment (`pay`) or refund (`refund`) notification, with or
+        without `paytype` and in the time unit the readings say.
 
         Raises KeyError for an unknown order.
         """
         order = self.books[game_id].get(order_id)
         if order is None:
             raise KeyError(order_id)
-        return jogos_auth.encode_body({"paytype": paytype, **order})
+        return jogos_auth.encode_body(notification_doc(order, paytype, self.readings))
 
     async def notify(
         self, session: aiohttp.ClientSession, url: str, game_id: int, order_id: str,

@@ -18,6 +18,7 @@ from aiohttp import web
 from reconciler.auth import s2s
 from reconciler.sandbox.gameserver import GameServerSim
 from reconciler.sandbox.jogos import JogosSim
+from reconciler.sandbox.jogos_pages import Readings
 from reconciler.sandbox.orders import OrderMix
 from reconciler.sandbox.pgos import Commands, PgosSim
 from reconciler.secret import Secret
@@ -63,6 +64,7 @@ class SandboxOptions:
     pgos_envelope: str = "sdk"  # "sdk" (what Tencent's SDK sends) or "spec" (Command/Params)
     ports: tuple[int, int, int] = (0, 0, 0)
     extra_games: dict[int, str] = field(default_factory=dict)  # more games: id -> shared key
+    jogos_readings: Readings = field(default_factory=Readings)  # which reading of the spec
     game_server_prefix: str = ""  # e.g. "/studio": the game server answers /studio/grant
 
 
@@ -72,7 +74,8 @@ class Sandbox:
     def __init__(self, options: SandboxOptions | None = None) -> None:
         self.options = o = options or SandboxOptions()
         self.jogos = JogosSim({o.game_id: o.shared_key, **o.extra_games}, o.mix,
-                              max_page_size=o.max_page_size, success_code=o.success_code)
+                              max_page_size=o.max_page_size, success_code=o.success_code,
+                              readings=o.jogos_readings)
         self.pgos = PgosSim(title_id=o.title_id, title_region_id=o.title_region_id,
                             server_key=o.server_key, names=o.names,
                             envelope=o.pgos_envelope)

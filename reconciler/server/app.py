@@ -14,7 +14,7 @@ from reconciler.auth import jogos as jogos_auth
 from reconciler.auth import s2s
 from reconciler.core import jsontext
 from reconciler.core.jsontext import is_number
-from reconciler.core.models import MalformedOrder, parse_order
+from reconciler.core.models import MAX_DIGITS, MalformedOrder, notification_kind, parse_order
 from reconciler.engine.passes import settle_orders
 from reconciler.errors import AuthError, ConfigError, UpstreamError
 from reconciler.ledger import DatabaseError
@@ -22,7 +22,6 @@ from reconciler.server.state import DaemonState
 
 log = logging.getLogger("reconciler.server")
 STATE: web.AppKey[DaemonState] = web.AppKey("state", DaemonState)
-PAYTYPES = ("pay", "refund")
 
 
 def jogos_answer(code: str, msg: str, status: int) -> web.Response:
@@ -33,7 +32,8 @@ def jogos_answer(code: str, msg: str, status: int) -> web.Response:
 async def notification(request: web.Request) -> web.Response:
     """POST <notify_path>: a Jogos payment or refund notification.
 
-    Verified over the raw body, recorded durably, answered, then settled at once.
+    Verified over the raw body, recorded durably, answered, then settled at once. Without
+    `paytype` the kind follows `refundStatus` (see notification_kind); malformed values get 305.
     """
     state = request.app[STATE]
     raw = await request.read()
@@ -46,7 +46,8 @@ async def notification(request: web.Request) -> web.Response:
         state.count("malformed")
         return jogos_answer("305", "gameId is missing", 400)
     game_id = str(body["gameId"]).strip()
-    game = state.config.game(int(game_id)) if is_number(game_id) else None
+    known_id = is_number(game_id) and len(game_id) <= MAX_DIGITS  # never int() a huge text
+    game = state.config.game(int(game_id)) if known_id else None
     if game is None:
         state.count("unknown_game")
         return jogos_answer("40001", "Game not found", 404)
@@ -56,17 +57,15 @@ async def notification(request: web.Request) -> web.Response:
     except AuthError:
         state.count("bad_signature")
         return jogos_answer("41007", "Verification failed", 401)
-    paytype = body.get("paytype")
     try:
-        if paytype not in PAYTYPES:
-            raise MalformedOrder("paytype is not pay or refund")
+        paytype = notification_kind(body)
         told = parse_order(game.jogos.game_id, body)
     except MalformedOrder as exc:
         state.count("malformed")
         return jogos_answer("305", f"Required parameter is missing: {exc.reason}", 400)
     ledger, now = state.engine.ledger, int(state.engine.clock())
     try:
-        fresh = ledger.record_notified_order(told, str(paytype), raw, now)
+        fresh = ledger.record_notified_order(told, paytype, raw, now)
     except DatabaseError:
         log.exception("notification for %s not recorded", told.order_id)
         state.count("error")
@@ -74,7 +73,7 @@ async def notification(request: web.Request) -> web.Response:
     if not fresh:
         state.count("duplicate")
         return jogos_answer("200", "Success", 200)
-    state.count(str(paytype))
+    state.count(paytype)
     if not state.stopping:
         order = ledger.orders([told.key])
         state.spawn(settle_orders(state.engine, order), f"settle {told.order_id}")
