@@ -14,6 +14,7 @@ from reconciler.ledger import Ledger
 from reconciler.sandbox.orders import OrderMix
 from reconciler.sandbox.runner import Sandbox, SandboxOptions
 from tests.engine.conftest import ConfigFactory
+from tests.hostile_rows import every_bad_row
 
 
 @pytest.fixture
@@ -48,8 +49,9 @@ async def test_catch_up_exit_codes_and_dry_run(sandbox: Sandbox, catalog_path: P
     fresh["productId"] = "unknown"
     code, out, _ = await cli(sandbox, catalog_path, db, "catch-up")
     assert code == 3 and "orders_attention=1" in out
-    code, _, err = await cli(sandbox, catalog_path, db, "catch-up", JOGOS_SHARED_KEY="a-wrong-but-strong-key-41007")
-    assert code == 1 and "41007" in err and "bad" not in err.replace("41007", "")
+    wrong = "a-wrong-but-strong-key"
+    code, _, err = await cli(sandbox, catalog_path, db, "catch-up", JOGOS_SHARED_KEY=wrong)
+    assert code == 1 and "41007" in err and wrong not in err
 
 
 async def test_players_import(sandbox: Sandbox, catalog_path: Path, tmp_path: Path) -> None:
@@ -112,3 +114,26 @@ async def test_audit_command(sandbox: Sandbox, catalog_path: Path, tmp_path: Pat
     latest = ledger.last_run_of_kind("audit")
     ledger.close()
     assert latest is not None and latest["status"] == "ok" and latest["figures"]["total"] == 2
+
+
+async def test_bad_rows_catch_up_exits_3_and_audit_completes(sandbox: Sandbox,
+                                                             catalog_path: Path,
+                                                             tmp_path: Path) -> None:
+    """Rows no parser can accept (a 5,000-digit payTime among them) are quarantined: the
+    catch-up settles every other order and exits 3 (not 1), the audit still reads the store."""
+    bad = every_bad_row()
+    for text, _ in bad:
+        sandbox.jogos.inject_raw(text)
+    db = tmp_path / "ledger.db"
+    code, out, err = await cli(sandbox, catalog_path, db, "catch-up")
+    assert code == 3, err
+    assert "orders=300" in out and f"malformed={len(bad)}" in out
+    assert f"quarantined={len(bad)}" in out and "Traceback" not in err
+    report = tmp_path / "audit.json"
+    code, out, err = await cli(sandbox, catalog_path, db, "audit", "--output", str(report))
+    assert code == 3 and "Traceback" not in err, err  # the quarantined rows are reported
+    assert f"{len(bad)} discrepancies" in out and report.exists()
+    ledger = Ledger.open(db)
+    latest = ledger.last_run_of_kind("audit")
+    ledger.close()
+    assert latest is not None and latest["status"] != "error"

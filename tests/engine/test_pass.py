@@ -23,6 +23,7 @@ from reconciler.sandbox.jogos_pages import Readings
 from reconciler.sandbox.orders import OrderMix
 from reconciler.sandbox.runner import SANDBOX_CATALOG, Sandbox, SandboxOptions
 from tests.engine.conftest import ConfigFactory
+from tests.hostile_rows import every_bad_row
 
 CATALOG = parse_catalog(tomllib.loads(SANDBOX_CATALOG))
 
@@ -287,3 +288,29 @@ async def test_malformed_rows_are_quarantined(sandbox: Sandbox,
     ledger.close()
     assert reasons == {"arrivedStatus is not an integer", "payTime is missing"}
     assert {r["orderId"] for r in raw} == {book.orders[3]["orderId"], book.orders[4]["orderId"]}
+
+
+async def test_every_kind_of_bad_row_is_quarantined_and_the_rest_settles(
+        sandbox: Sandbox, make_config: ConfigFactory) -> None:
+    """Huge numbers (as text and as JSON literals), floats, NaN/Infinity, objects and lists for
+    strings, a null order id, statuses out of range, negative times, rows that are no objects:
+    each is quarantined with its reason, every valid order settles, and the ledger holds
+    exactly the valid orders."""
+    elsewhere = delivered_at_start(sandbox)
+    bad = every_bad_row()
+    for position, (text, _) in enumerate(bad):
+        sandbox.jogos.inject_raw(text)
+        if position % 5 == 0:  # spread over several pages, between real orders
+            sandbox.jogos.add_orders(9943, 60)
+    config = make_config()
+    report = await run(config)
+    assert report.figures["malformed"] == len(bad)
+    assert {k: v for k, v in report.pending.items() if v} == {"quarantined": len(bad)}
+    assert not check_books(sandbox, CATALOG, elsewhere).lines
+    ledger = Ledger.open(config.db_path)
+    reasons = sorted(r[0] for r in ledger.db.execute("SELECT reason FROM quarantine"))
+    assert ledger.order_count() == len(sandbox.jogos.books[9943].orders)
+    ledger.close()
+    assert reasons == sorted(reason for _, reason in bad)
+    again = await run(config)  # seen again: counted, not duplicated, nothing else to do
+    assert again.pending["quarantined"] == len(bad) and again.actions == []
