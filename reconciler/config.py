@@ -112,6 +112,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("RECONCILER_STOP_TIMEOUT_S", "daemon", "stop_timeout_s", "float", default=30.0),
     Setting("RECONCILER_HEALTHY_AGE_S", "daemon", "healthy_age_s", "int", default=1800),
     Setting("JOGOS_PUBLIC_KEY_TTL_S", "daemon", "public_key_ttl_s", "int", default=300),
+    Setting("RECONCILER_MAX_CONNECTIONS", "daemon", "max_connections", "int", default=900),
+    Setting("RECONCILER_HEADER_TIMEOUT_S", "daemon", "header_timeout_s", "float", default=10.0),
+    Setting("RECONCILER_BODY_TIMEOUT_S", "daemon", "body_timeout_s", "float", default=10.0),
+    Setting("RECONCILER_KEEPALIVE_S", "daemon", "keepalive_s", "float", default=15.0),
+    Setting("RECONCILER_METRICS_TOKEN", "daemon", "metrics_token", "secret", required=False),
+    Setting("RECONCILER_METRICS_CACHE_S", "daemon", "metrics_cache_s", "float", default=5.0),
     Setting("JOGOS_PUBLIC_KEY_MIN_REFETCH_S", "daemon", "public_key_min_refetch_s", "int",
             default=30),
     Setting("OPS_CLIENT_ID", "ops", "client_id", required=False),
@@ -210,6 +216,12 @@ class DaemonSettings:
     ops_client: OpsClient | None = None
     public_key_ttl_s: int = 300  # the user-token key is kept at most this long
     public_key_min_refetch_s: int = 30  # at most one refetch per this, after failures
+    max_connections: int = 900  # lowered below the descriptor limit at start
+    header_timeout_s: float = 10.0  # a request head must be complete within this
+    body_timeout_s: float = 10.0  # a request body must be read within this
+    keepalive_s: float = 15.0  # idle keep-alive connections close after this
+    metrics_token: Secret | None = None  # bearer token for /metrics (none: open)
+    metrics_cache_s: float = 5.0  # ledger counts for /metrics are at most this old
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,6 +272,8 @@ class Config:
                                            client.api_key) if s is not None]
         if self.sink is not None:
             found.append(self.sink.secret.reveal())
+        if self.daemon.metrics_token is not None:
+            found.append(self.daemon.metrics_token.reveal())
         return found
 
 
@@ -462,6 +476,7 @@ SECRET_KINDS = {
     "JOGOS_SHARED_KEY": SecretKind.SHARED_KEY, "PGOS_SERVER_KEY": SecretKind.SERVER_KEY,
     "SINK_SECRET": SecretKind.CLIENT_SECRET, "OPS_HMAC_SECRET": SecretKind.CLIENT_SECRET,
     "OPS_BASIC_SECRET": SecretKind.CLIENT_SECRET, "OPS_API_KEY": SecretKind.API_KEY,
+    "RECONCILER_METRICS_TOKEN": SecretKind.SHARED_KEY,
 }
 GAME_SECRET_KINDS = {"shared_key": SecretKind.SHARED_KEY,
                      "pgos_server_key": SecretKind.SERVER_KEY}
@@ -608,6 +623,12 @@ def _daemon_settings(v: dict[str, Any], read_file: Callable[[Path], str],
         healthy_age_s=v.get("RECONCILER_HEALTHY_AGE_S") or 1800,
         ops_window_s=v.get("OPS_WINDOW_S") or 300,
         ops_client=client,
+        max_connections=v.get("RECONCILER_MAX_CONNECTIONS") or 900,
+        header_timeout_s=v.get("RECONCILER_HEADER_TIMEOUT_S") or 10.0,
+        body_timeout_s=v.get("RECONCILER_BODY_TIMEOUT_S") or 10.0,
+        keepalive_s=v.get("RECONCILER_KEEPALIVE_S") or 15.0,
+        metrics_token=v.get("RECONCILER_METRICS_TOKEN"),
+        metrics_cache_s=v.get("RECONCILER_METRICS_CACHE_S") or 5.0,
     )
 
 

@@ -27,6 +27,7 @@ from reconciler.config import Config
 from reconciler.engine.passes import open_engine
 from reconciler.errors import InvariantError
 from reconciler.server.app import build_app
+from reconciler.server.guard import listen
 from reconciler.server.state import DaemonState
 
 log = logging.getLogger("reconciler.daemon")
@@ -60,9 +61,13 @@ async def serve(config: Config) -> int:
                               timeout_s=config.engine.timeout_s)
         state = DaemonState(config, engine, keys, ops_clients(config))
         runner = web.AppRunner(build_app(state), access_log=None, handle_signals=False,
-                               shutdown_timeout=5)
+                               shutdown_timeout=5, keepalive_timeout=settings.keepalive_s)
         await runner.setup()
-        await web.TCPSite(runner, settings.host, settings.port).start()
+        assert runner.server is not None
+        listener, guard = await listen(runner.server, settings.host, settings.port,
+                                       max_connections=settings.max_connections,
+                                       header_timeout_s=settings.header_timeout_s)
+        state.connections = guard.figures
         scheduler = AsyncIOScheduler(timezone="UTC")
         common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": MISFIRE_GRACE_S,
                   "args": [state]}
@@ -99,6 +104,7 @@ async def serve(config: Config) -> int:
         log.info("stopping: finishing work under way (at most %ss)", settings.stop_timeout_s)
         engine.stopping.set()
         scheduler.shutdown(wait=False)
+        listener.close()
         await runner.shutdown()
         running = [t for t in state.tasks if not t.done()]
         if running:

@@ -26,6 +26,10 @@ class ConfigError(ReconcilerError):
         super().__init__("; ".join(self.problems))
 
 
+class LedgerError(ReconcilerError):
+    """The ledger's database could not be read or written."""
+
+
 class InvariantError(ReconcilerError):
     """Our own bug: a state that must be impossible was reached."""
 

@@ -108,15 +108,15 @@ def test_config_command_masks_secrets(capsys: pytest.CaptureFixture[str], tmp_pa
     catalog = tmp_path / "c.toml"
     catalog.write_text('[products."1"]\ncurrency = [{ code = "G", amount = 1 }]\n')
     for name, value in {
-        "JOGOS_GAME_ID": "9943", "JOGOS_SHARED_KEY": "very-secret-shared",
+        "JOGOS_GAME_ID": "9943", "JOGOS_SHARED_KEY": "very-private-shared-1",
         "PGOS_CLI_URL": "http://127.0.0.1:1", "PGOS_TITLE_ID": "5",
-        "PGOS_TITLE_REGION_ID": "d_5_123", "PGOS_SERVER_KEY": SERVER,
+        "PGOS_TITLE_REGION_ID": "d_5_123", "PGOS_SERVER_KEY": "LTRN-Q7WZ-K2PA-9MDX-R4TB",
         "RECONCILER_CATALOG": str(catalog),
     }.items():
         monkeypatch.setenv(name, value)
     code, out, err = run(capsys, "config")
     assert code == 0, err
-    assert "very-secret-shared" not in out and "NANI" not in out
+    assert "very-private-shared-1" not in out and "Q7WZ" not in out
     assert "LTRN-**********" in out
     monkeypatch.setenv("JOGOS_GAME_ID", "abc")
     code, out, err = run(capsys, "config")

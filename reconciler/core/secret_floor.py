@@ -18,7 +18,7 @@ class SecretKind(StrEnum):
 
     SHARED_KEY = "shared_key"  # Jogos shared key: no format in the spec; long and varied
     SERVER_KEY = "server_key"  # PGOS server key
-    CLIENT_SECRET = "client_secret"  # yac-* HMAC or Basic client secret
+    CLIENT_SECRET = "client_secret"  # noqa: S105 (a name) yac-* HMAC or Basic client secret
     API_KEY = "api_key"  # yac-* api key
 
 

@@ -23,6 +23,8 @@ from reconciler.core.models import Order, RefundStatus, merge_notification
 from reconciler.core.plan import LedgerOrder
 from reconciler.core.states import EffectState, check_transition
 from reconciler.errors import ConfigError
+from reconciler.ledger.counts import LedgerCounts as LedgerCounts
+from reconciler.ledger.counts import read_counts as read_counts
 from reconciler.ledger.migrations import migrations
 
 BUSY_TIMEOUT_MS = 10_000

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import Any
 
 from aiohttp import web
-from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from reconciler.auth import jogos as jogos_auth
 from reconciler.auth import s2s
@@ -18,10 +17,13 @@ from reconciler.core.models import MAX_DIGITS, MalformedOrder, notification_kind
 from reconciler.engine.passes import settle_orders
 from reconciler.errors import AuthError, ConfigError, UpstreamError
 from reconciler.ledger import DatabaseError
+from reconciler.server import metrics as server_metrics
 from reconciler.server.state import DaemonState
 
 log = logging.getLogger("reconciler.server")
 STATE: web.AppKey[DaemonState] = web.AppKey("state", DaemonState)
+COUNTS: web.AppKey[server_metrics.CountsCache] = web.AppKey("counts",
+                                                            server_metrics.CountsCache)
 
 
 def jogos_answer(code: str, msg: str, status: int) -> web.Response:
@@ -224,68 +226,28 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response(doc, status=200 if doc["status"] == "ok" else 503)
 
 
-class LedgerCollector:
-    """Prometheus metrics read at scrape time from the engine and the ledger."""
-
-    def __init__(self, state: DaemonState) -> None:
-        self.state = state
-
-    def collect(self) -> Any:
-        """Yield the metric families."""
-        state, engine = self.state, self.state.engine
-        ledger = engine.ledger
-        orders = GaugeMetricFamily("reconciler_orders", "Orders in the ledger")
-        orders.add_metric([], ledger.order_count())
-        yield orders
-        effects = GaugeMetricFamily("reconciler_effects", "Effects by kind and state",
-                                    labels=["kind", "state"])
-        for kind, effect_state, n in ledger.effect_counts():
-            effects.add_metric([kind, effect_state], n)
-        yield effects
-        attention = GaugeMetricFamily("reconciler_attention_orders",
-                                      "Orders waiting for a person or a change")
-        attention.add_metric([], ledger.attention_count())
-        yield attention
-        passes = CounterMetricFamily("reconciler_passes", "Passes by outcome",
-                                     labels=["outcome"])
-        for outcome, n in state.passes.items():
-            passes.add_metric([outcome], n)
-        yield passes
-        duration = GaugeMetricFamily("reconciler_pass_duration_seconds",
-                                     "Duration of the last pass")
-        duration.add_metric([], state.last_pass_duration_s)
-        yield duration
-        notes = CounterMetricFamily("reconciler_notifications", "Notifications by outcome",
-                                    labels=["outcome"])
-        for outcome, n in state.notifications.items():
-            notes.add_metric([outcome], n)
-        yield notes
-        stats = engine.stats
-        requests = CounterMetricFamily("reconciler_remote_requests", "Remote requests",
-                                       labels=["endpoint"])
-        seconds = CounterMetricFamily("reconciler_remote_request_seconds",
-                                      "Time spent in remote requests", labels=["endpoint"])
-        for name, n in stats.requests.items():
-            requests.add_metric([name], n)
-            seconds.add_metric([name], stats.seconds.get(name, 0.0))
-        yield requests
-        yield seconds
-        failures = CounterMetricFamily("reconciler_remote_failures",
-                                       "Remote failures by endpoint and kind",
-                                       labels=["endpoint", "kind"])
-        for name, n in stats.failures.items():
-            endpoint, _, kind = name.rpartition(":")
-            failures.add_metric([endpoint, kind], n)
-        yield failures
-
-
 async def metrics(request: web.Request) -> web.Response:
-    """GET /metrics: Prometheus text format."""
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(LedgerCollector(request.app[STATE]))
-    return web.Response(body=generate_latest(registry),
-                        content_type="text/plain", charset="utf-8",
+    """GET /metrics: Prometheus text; ledger counts cached and read off the event loop."""
+    state = request.app[STATE]
+    if not server_metrics.authorised(request, state):
+        return web.json_response({"error": "unauthorized"}, status=401,
+                                 headers={"WWW-Authenticate": "Bearer"})
+    body = await server_metrics.render(state, request.app[COUNTS])
+    return web.Response(body=body, content_type="text/plain", charset="utf-8",
                         headers={"X-Content-Type-Options": "nosniff"})
+
+
+@web.middleware
+async def body_deadline(request: web.Request, handler: Any) -> web.StreamResponse:
+    """A request body must arrive within `body_timeout_s` (a slow body is a 408)."""
+    if request.body_exists:
+        try:
+            async with asyncio.timeout(request.app[STATE].config.daemon.body_timeout_s):
+                await request.read()  # cached: handlers read it again for free
+        except TimeoutError:
+            return web.json_response({"error": "request body too slow"}, status=408)
+    response: web.StreamResponse = await handler(request)
+    return response
 
 
 @web.middleware
@@ -304,8 +266,9 @@ async def errors(request: web.Request, handler: Any) -> web.StreamResponse:
 def build_app(state: DaemonState) -> web.Application:
     """The daemon's aiohttp application."""
     app = web.Application(client_max_size=state.config.daemon.max_body_bytes,
-                          middlewares=[errors])
+                          middlewares=[errors, body_deadline])
     app[STATE] = state
+    app[COUNTS] = server_metrics.CountsCache(state.config.daemon.metrics_cache_s)
     app.router.add_post(state.config.daemon.notify_path, notification)
     app.router.add_post("/link", link)
     app.router.add_get("/ops/orders/{game_id}/{order_id}", ops_order)

@@ -14,6 +14,7 @@ from reconciler.auth import s2s
 from reconciler.clients.public_key import PublicKeyCache
 from reconciler.config import Config
 from reconciler.engine.passes import Engine
+from reconciler.server.guard import GuardFigures
 
 log = logging.getLogger("reconciler.daemon")
 
@@ -34,6 +35,7 @@ class DaemonState:
     notifications: dict[str, int] = field(default_factory=dict)
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     trigger_pass: Callable[[], None] | None = None
+    connections: GuardFigures = field(default_factory=GuardFigures)
 
     @property
     def stopping(self) -> bool:

@@ -15,7 +15,8 @@ from reconciler.sandbox.runner import Sandbox, SandboxOptions
 
 @pytest.fixture
 def sandbox_options() -> SandboxOptions:
-    return SandboxOptions(mix=OrderMix(count=300, seed=6), extra_games={1220: "second-game-key-1220"})
+    return SandboxOptions(mix=OrderMix(count=300, seed=6),
+                          extra_games={1220: "second-game-key-1220"})
 
 
 async def test_two_games_settle_apart(sandbox: Sandbox, tmp_path: Path,
