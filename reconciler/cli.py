@@ -281,7 +281,9 @@ def cmd_audit(args: argparse.Namespace) -> int:
     doc = asyncio.run(go())
     text = render(doc, args.format)
     if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
+        from reconciler.private_files import write_private
+
+        write_private(Path(args.output), text)  # 0600: a report names orders and players
         print(f"audit: {doc['status']}, {doc['total']} discrepancies -> {args.output}")
     else:
         sys.stdout.write(text)

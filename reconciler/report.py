@@ -2,15 +2,21 @@
 message, and a self-contained HTML page with inline SVG charts.
 
 Rules: rendering is pure (a document in, text out); no network is needed to view the HTML; every
-value from the books is escaped; no secret is ever part of the document.
+value from the books is escaped for its format (CSV cells that a spreadsheet would evaluate get a
+leading `'`, Markdown and HTML specials are escaped, control characters are shown as `\\uXXXX`);
+the HTML page runs no script (its CSP allows no script and styles only by hash); no secret is
+ever part of the document.
 """
 
 from __future__ import annotations
 
+import base64
 import csv
+import hashlib
 import html
 import io
 import json
+import unicodedata
 from typing import Any
 
 from reconciler.core.audit import INFO_CLASSES, Audit, Discrepancy
@@ -43,14 +49,41 @@ def to_json(doc: dict[str, Any]) -> str:
     return json.dumps(doc, indent=2, sort_keys=True) + "\n"
 
 
+CSV_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")  # OWASP: a spreadsheet evaluates these
+
+
+def csv_cell(value: object) -> str:
+    """A CSV cell a spreadsheet shows as text: a leading `'` before a formula trigger."""
+    text = str(value)
+    return "'" + text if text.startswith(CSV_TRIGGERS) else text
+
+
 def to_csv(doc: dict[str, Any]) -> str:
-    """One row per discrepancy."""
+    """One row per discrepancy, every cell neutralised (csv_cell); RFC 4180 line ends, so a
+    cell holding a CR or LF is quoted."""
+    fields = ["class", "game_id", "order_id", "detail"]
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=["class", "game_id", "order_id", "detail"],
-                            lineterminator="\n")
+    writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\r\n")
     writer.writeheader()
-    writer.writerows(doc["items"])
+    writer.writerows({f: csv_cell(item[f]) for f in fields} for item in doc["items"])
     return out.getvalue()
+
+
+def visible(text: str) -> str:
+    """`text` with control and format characters (newlines, U+202E, ...) shown as \\uXXXX."""
+    return "".join(f"\\u{ord(c):04x}" if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")
+                   else c for c in text)
+
+
+MD_SPECIALS = frozenset("\\`*_{}[]()<>#+-.!|~&")
+
+
+def md(value: object) -> str:
+    """`value` as literal Markdown text: every special is backslash-escaped, `<`, `>`, `&`
+    become entities (no raw HTML), control characters are made visible."""
+    escaped = {"<": "&lt;", ">": "&gt;", "&": "&amp;"}
+    return "".join(escaped.get(c) or ("\\" + c if c in MD_SPECIALS else c)
+                   for c in visible(str(value)))
 
 
 def to_markdown(doc: dict[str, Any], *, max_items: int = 20) -> str:
@@ -64,7 +97,7 @@ def to_markdown(doc: dict[str, Any], *, max_items: int = 20) -> str:
         "| class | count |",
         "|---|---|",
     ]
-    lines += [f"| {cls} | {n} |" for cls, n in doc["counts"].items() if n]
+    lines += [f"| {md(cls)} | {n} |" for cls, n in doc["counts"].items() if n]
     lines += [
         "",
         f"Orders {figures['orders']}, refund rate {figures['refund_rate']:.2%}, payment to "
@@ -74,8 +107,8 @@ def to_markdown(doc: dict[str, Any], *, max_items: int = 20) -> str:
     counted = [i for i in doc["items"] if i["class"] not in doc["informational"]]
     if counted:
         lines += ["", "First discrepancies:", ""]
-        lines += [f"- `{i['class']}` {i['game_id']}/{i['order_id']}: {i['detail']}"
-                  for i in counted[:max_items]]
+        lines += [f"- {md(i['class'])} {md(i['game_id'])}/{md(i['order_id'])}: "
+                  f"{md(i['detail'])}" for i in counted[:max_items]]
         if len(counted) > max_items:
             lines.append(f"- … and {len(counted) - max_items} more (see the CSV)")
     return "\n".join(lines) + "\n"
@@ -118,34 +151,35 @@ def bar_chart(title: str, rows: list[dict[str, Any]], label: str,
     return "".join(parts)
 
 
-CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
-CHECK_SCRIPT = """
-document.addEventListener('DOMContentLoaded', function () {
-  var bars = Array.prototype.slice.call(document.querySelectorAll('svg.chart rect.bar'));
-  var drawn = bars.filter(function (r) {
-    var b = r.getBoundingClientRect(); return b.width > 0 && b.height > 0;
-  }).length;
-  document.body.setAttribute('data-charts', document.querySelectorAll('svg.chart').length);
-  document.body.setAttribute('data-bars-drawn', drawn);
-});
-"""
+def csp_hash(text: str) -> str:
+    """A CSP source expression allowing exactly this inline `text`: 'sha256-<base64>'."""
+    return f"'sha256-{base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()}'"
+
+
+def content_security_policy(style: str) -> str:
+    """Nothing may load or run: no script at all, the page's one style block by its hash."""
+    return (f"default-src 'none'; script-src 'none'; style-src {csp_hash(style)}; "
+            "img-src 'none'; base-uri 'none'; form-action 'none'")
 
 
 def to_html(doc: dict[str, Any], *, max_items: int = 500) -> str:
-    """A self-contained page: summary, counts, charts, discrepancies."""
+    """A self-contained page: summary, counts, charts, discrepancies; it runs no script."""
     figures = doc["figures"]
     e = html.escape
     counts = "".join(f"<tr><td>{e(c)}</td><td>{n}</td></tr>" for c, n in doc["counts"].items())
     items = "".join(
-        f"<tr><td>{e(i['class'])}</td><td>{i['game_id']}</td><td>{e(i['order_id'])}</td>"
-        f"<td>{e(i['detail'])}</td></tr>" for i in doc["items"][:max_items])
+        f"<tr><td>{e(i['class'])}</td><td>{e(str(i['game_id']))}</td>"
+        f"<td>{e(visible(i['order_id']))}</td><td>{e(visible(i['detail']))}</td></tr>"
+        for i in doc["items"][:max_items])
     delay = figures["payment_to_grant_s"]
     status_color = "#2e7d32" if doc["status"] == "ok" else "#c62828"
+    style = ("body{font-family:sans-serif;margin:2em;color:#222}table{border-collapse:collapse}"
+             "td,th{border:1px solid #ddd;padding:4px 8px;font-size:13px}"
+             f".status{{color:{status_color}}}")
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>reconciler audit</title>
-<meta http-equiv="Content-Security-Policy" content="{CSP}">
-<style>body{{font-family:sans-serif;margin:2em;color:#222}}table{{border-collapse:collapse}}
-td,th{{border:1px solid #ddd;padding:4px 8px;font-size:13px}}.status{{color:{status_color}}}</style>
+<meta http-equiv="Content-Security-Policy" content="{content_security_policy(style)}">
+<style>{style}</style>
 </head><body>
 <h1>reconciler audit <span class="status">{e(doc['status'].replace('_', ' '))}</span></h1>
 <p>{doc['total']} discrepancies (threshold {doc['threshold']}); games
@@ -158,7 +192,6 @@ Orders {figures['orders']}, refund rate {figures['refund_rate']:.2%}, payment to
 <h2>Discrepancies by class</h2><table><tr><th>class</th><th>count</th></tr>{counts}</table>
 <h2>Discrepancies</h2><table><tr><th>class</th><th>game</th><th>order</th><th>detail</th></tr>
 {items}</table>
-<script>{CHECK_SCRIPT}</script>
 </body></html>
 """
 

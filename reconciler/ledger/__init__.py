@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from reconciler import private_files
 from reconciler.core.audit import EffectRow, LedgerOrderRow
 from reconciler.core.models import Order, RefundStatus, merge_notification
 from reconciler.core.plan import LedgerOrder
@@ -28,6 +28,7 @@ from reconciler.ledger.counts import read_counts as read_counts
 from reconciler.ledger.migrations import migrations
 
 BUSY_TIMEOUT_MS = 10_000
+SIDE_FILES = ("-wal", "-shm")  # SQLite's companions of the ledger file
 CHUNK = 500
 
 
@@ -69,16 +70,14 @@ def _group(orders: Sequence[tuple[int, str]]) -> dict[int, list[str]]:
 
 
 def create_private_file(path: Path) -> None:
-    """Create `path` (and its folder) with mode 0600 if it does not exist.
+    """Create `path` (and its folder) with mode 0600; tighten it, its -wal and its -shm to
+    0600 (with a warning) when they exist with a looser mode.
 
-    Raises ConfigError when the folder cannot be created or the file cannot be opened.
+    Raises ConfigError when the folder or the file cannot be created or tightened.
     """
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-        os.close(fd)
-    except OSError as exc:
-        raise ConfigError(f"ledger {path}: cannot create: {exc.strerror}") from exc
+    private_files.create_private(path)
+    for suffix in SIDE_FILES:
+        private_files.tighten(Path(f"{path}{suffix}"))
 
 
 DatabaseError = sqlite3.Error  # what callers outside ledger/ catch
@@ -110,6 +109,9 @@ class Ledger:
             migrations.apply(db)
         except sqlite3.DatabaseError as exc:
             raise ConfigError(f"ledger {path}: not a usable SQLite database: {exc}") from exc
+        if str(path) != ":memory:":  # SQLite made -wal and -shm like the file: make sure
+            for suffix in SIDE_FILES:
+                private_files.tighten(Path(f"{path}{suffix}"))
         return cls(db)
 
     def close(self) -> None:

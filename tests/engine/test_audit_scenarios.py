@@ -1,5 +1,6 @@
 """Audit on sandbox scenarios built to contain each discrepancy class: exactly those found.
-The HTML report is rendered in headless Chromium and its charts must be drawn."""
+The HTML report is rendered in headless Chromium and its charts must be drawn; the page itself
+runs no script, so the test adds its own probe, allowed by its hash alone."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from reconciler.config import Config
 from reconciler.engine.audit import run_audit
 from reconciler.engine.passes import open_engine, run_pass
 from reconciler.ledger import Ledger
-from reconciler.report import document, render
+from reconciler.report import csp_hash, document, render
 from reconciler.sandbox.orders import OrderMix
 from reconciler.sandbox.runner import Sandbox, SandboxOptions
 from tests.engine.conftest import ConfigFactory
@@ -99,7 +100,7 @@ async def test_each_class_is_found_exactly(sandbox: Sandbox, make_config: Config
     assert (await audit_doc(config, threshold=8))["status"] == "ok"
     # The same books give the same report.
     assert render(doc, "json") == render(await audit_doc(config), "json")
-    csv_rows = render(doc, "csv").splitlines()
+    csv_rows = render(doc, "csv").splitlines()  # CR LF line ends
     assert csv_rows[0] == "class,game_id,order_id,detail" and len(csv_rows) == 1 + len(
         doc["items"])  # type: ignore[arg-type]
     assert "**reconciler audit** — over threshold" in render(doc, "markdown")
@@ -107,6 +108,28 @@ async def test_each_class_is_found_exactly(sandbox: Sandbox, make_config: Config
     assert ledger.last_run_of_kind("audit") is None  # only the CLI records audit runs
     ledger.close()
     (tmp_path / "doc.json").write_text(json.dumps(doc))
+
+
+PROBE = """
+document.addEventListener('DOMContentLoaded', function () {
+  var bars = Array.prototype.slice.call(document.querySelectorAll('svg.chart rect.bar'));
+  var drawn = bars.filter(function (r) {
+    var b = r.getBoundingClientRect(); return b.width > 0 && b.height > 0;
+  }).length;
+  document.body.setAttribute('data-charts', document.querySelectorAll('svg.chart').length);
+  document.body.setAttribute('data-bars-drawn', drawn);
+});
+"""
+PWN = "<img src=x onerror=\"document.body.setAttribute('data-pwned', '1')\">"
+
+
+def with_probe(page: str) -> str:
+    """The report plus the test's probe script, allowed by its hash (and nothing else)."""
+    no_script = "script-src 'none'"
+    assert page.count(no_script) == 1 and "<script" not in page
+    allowed = f"script-src {csp_hash(PROBE)}"
+    return page.replace(no_script, allowed).replace("</body>",
+                                                    f"<script>{PROBE}</script></body>")
 
 
 def chromium() -> str | None:
@@ -119,8 +142,11 @@ async def test_html_report_draws_its_charts(sandbox: Sandbox, make_config: Confi
     config = make_config()
     async with open_engine(config) as engine:
         await run_pass(engine)
+    doc = await audit_doc(config)
+    doc["items"].append({"class": "paid_not_granted", "game_id": 9943,  # type: ignore[attr-defined]
+                         "order_id": PWN, "detail": PWN})
     page = tmp_path / "audit.html"
-    page.write_text(render(await audit_doc(config), "html"))
+    page.write_text(with_probe(render(doc, "html")))
     proc = await asyncio.create_subprocess_exec(
         str(chromium()), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
          "--no-first-run", "--disable-background-networking", "--disable-component-update",
@@ -134,3 +160,4 @@ async def test_html_report_draws_its_charts(sandbox: Sandbox, make_config: Confi
     drawn = re.search(r'data-bars-drawn="(\d+)"', body.group(0))
     assert charts and int(charts.group(1)) == 2
     assert drawn and int(drawn.group(1)) > 0
+    assert "data-pwned" not in body.group(0)  # a hostile order id stayed text

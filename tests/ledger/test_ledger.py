@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 import stat
 from pathlib import Path
 
@@ -99,3 +101,28 @@ def test_view_links_quarantine_debts(tmp_path: Path) -> None:
     counts = ledger.counts()
     assert counts["quarantine"] == 1 and counts["debts"] == 1
     assert ledger.db.execute("SELECT times_seen FROM quarantine").fetchone()[0] == 2
+
+
+def test_loose_ledger_wal_and_shm_are_tightened_with_a_warning(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "ledger.db"
+    Ledger.open(path).close()
+    holder = sqlite3.connect(path)  # keeps -wal and -shm in place while we loosen them
+    holder.execute("PRAGMA journal_mode = WAL")
+    holder.execute("INSERT INTO links (game_id, user_id, player_id, linked_s, source) "
+                   "VALUES (1, 'u', 'p', 1, 't')")
+    holder.commit()
+    files = [path, Path(f"{path}-wal"), Path(f"{path}-shm")]
+    for file in files:
+        file.chmod(0o644)
+    with caplog.at_level(logging.WARNING, logger="reconciler.private_files"):
+        ledger = Ledger.open(path)
+    try:
+        assert {f.name: stat.S_IMODE(f.stat().st_mode) for f in files} == {
+            f.name: 0o600 for f in files}
+        warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+        assert len(warned) == 3 and all("0644" in m and "0600" in m for m in warned)
+        assert ledger.links([1]) == {(1, "u"): "p"}  # the books are intact
+    finally:
+        ledger.close()
+        holder.close()
