@@ -1,9 +1,10 @@
 """Configuration: a TOML file plus environment variables, the environment winning.
 
 Rules: every environment name in SETTINGS is a contract with operators (systemd EnvironmentFile).
-Every secret may come from `<NAME>_FILE` instead. Validation collects all problems and raises
-one ConfigError naming each key; secret values are wrapped in `Secret` from the moment they
-are read and never appear in a message.
+Every secret may come from `<NAME>_FILE` instead, or, when both are unset, from the systemd
+credential `$CREDENTIALS_DIRECTORY/<NAME>` (LoadCredential=). Validation collects all problems
+and raises one ConfigError naming each key; secret values are wrapped in `Secret` from the
+moment they are read and never appear in a message.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ class Setting:
     env: str
     section: str
     key: str
-    kind: str = "str"  # str | int | float | choice | url | path | secret
+    kind: str = "str"  # str | int | float | bool | choice | url | path | secret
     required: bool = True
     default: object = None
     choices: tuple[str, ...] = ()
@@ -126,6 +127,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("OPS_API_KEY", "ops", "api_key", "secret", required=False),
     Setting("OPS_ECDSA_PUBLIC_KEY", "ops", "ecdsa_public_key", "path", required=False),
     Setting("OPS_WINDOW_S", "ops", "window_s", "int", default=300),
+    Setting("OPS_ALLOW_QUERY_API_KEY", "ops", "allow_query_api_key", "bool", default=False),
+    Setting("RECONCILER_LINK_ALLOW_RELINK", "daemon", "link_allow_relink", "bool",
+            default=False),
 )
 
 
@@ -222,6 +226,8 @@ class DaemonSettings:
     keepalive_s: float = 15.0  # idle keep-alive connections close after this
     metrics_token: Secret | None = None  # bearer token for /metrics (none: open)
     metrics_cache_s: float = 5.0  # ledger counts for /metrics are at most this old
+    allow_query_api_key: bool = False  # accept `?api_key=` (the spec strongly discourages it)
+    link_allow_relink: bool = False  # /link may move a linked user to another player
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,6 +287,22 @@ def _read_text(path: Path) -> str:
     return path.read_text(encoding="utf-8")
 
 
+def _credential(env: Mapping[str, str], name: str, read_file: Callable[[Path], str],
+                problems: list[str]) -> str | None:
+    """The systemd credential `name` (LoadCredential=) when $CREDENTIALS_DIRECTORY holds it."""
+    folder = env.get("CREDENTIALS_DIRECTORY")
+    if not folder:
+        return None
+    try:
+        return read_file(Path(folder) / name).rstrip("\r\n") or None
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        problems.append(f"{name}: cannot read credential $CREDENTIALS_DIRECTORY/{name}: "
+                        f"{exc.strerror}")
+        return None
+
+
 def _raw_values(
     doc: Mapping[str, Any],
     env: Mapping[str, str],
@@ -295,6 +317,8 @@ def _raw_values(
         if s.env in env and env[s.env] != "":
             value = env[s.env]
         file_var = f"{s.env}_FILE"
+        if s.kind == "secret" and not env.get(s.env) and not env.get(file_var):
+            value = _credential(env, s.env, read_file, problems) or value
         if s.kind == "secret" and env.get(file_var):
             if s.env in env and env[s.env] != "":
                 problems.append(f"{s.env}: set either {s.env} or {file_var}, not both")
@@ -331,6 +355,12 @@ def _check(s: Setting, value: object, problems: list[str]) -> object:
             problems.append(f"{name}: must be a positive number, got {value!r}")
             return None
         return number
+    if s.kind == "bool":
+        flag = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+        if isinstance(value, bool) or str(value).strip().lower() in flag:
+            return value if isinstance(value, bool) else flag[str(value).strip().lower()]
+        problems.append(f"{name}: must be true or false, got {value!r}")
+        return None
     if s.kind == "cron":
         from apscheduler.triggers.cron import CronTrigger
 
@@ -495,8 +525,10 @@ def _game_secret(entry: dict[str, Any], name: str, env: Mapping[str, str],
     value, source = "", ""
     if env_name:
         value, source = env.get(str(env_name), ""), f"{where}.{name}_env"
+        value = value or _credential(env, str(env_name), read_file, problems) or ""
         if not value:
-            problems.append(f"{source}: environment variable {env_name} is not set")
+            problems.append(f"{source}: environment variable (or credential) {env_name} is "
+                            "not set")
             return None
     elif file_name:
         path = Path(str(file_name))
@@ -629,6 +661,8 @@ def _daemon_settings(v: dict[str, Any], read_file: Callable[[Path], str],
         keepalive_s=v.get("RECONCILER_KEEPALIVE_S") or 15.0,
         metrics_token=v.get("RECONCILER_METRICS_TOKEN"),
         metrics_cache_s=v.get("RECONCILER_METRICS_CACHE_S") or 5.0,
+        allow_query_api_key=v.get("OPS_ALLOW_QUERY_API_KEY") is True,
+        link_allow_relink=v.get("RECONCILER_LINK_ALLOW_RELINK") is True,
     )
 
 

@@ -243,3 +243,38 @@ def test_strong_secrets_pass(catalog_file: Path) -> None:
         catalog_file, OPS_CLIENT_ID="ops", OPS_API_KEY="590746ceb2a7b943ab12e3bdcc0105c3",
         OPS_HMAC_SECRET="FUg7pODYd+z48OlcaMlTddUQDaH8CABxoOC7Q5EIxGN="))
     assert config.daemon.ops_client is not None
+
+
+def test_secrets_from_systemd_credentials(catalog_file: Path, tmp_path: Path) -> None:
+    """LoadCredential= puts each secret in $CREDENTIALS_DIRECTORY under its variable's name;
+    the variable or its _FILE, when set, still wins."""
+    creds = tmp_path / "credentials"
+    creds.mkdir()
+    (creds / "JOGOS_SHARED_KEY").write_text("credential-shared-key-456\n")
+    (creds / "PGOS_SERVER_KEY").write_text(SERVER)
+    (creds / "KEY_1220").write_text("second-game-credential-789")
+    env = env_for(catalog_file, CREDENTIALS_DIRECTORY=str(creds))
+    del env["JOGOS_SHARED_KEY"], env["PGOS_SERVER_KEY"]
+    doc = {"games": [{"game_id": 1220, "shared_key_env": "KEY_1220",
+                      "catalog": str(catalog_file)}]}
+    config = build_config(doc, env)
+    assert config.jogos.shared_key == Secret("credential-shared-key-456")
+    assert config.pgos is not None and config.pgos.key.secret_id == "LTRN"
+    assert config.games[1].jogos.shared_key == Secret("second-game-credential-789")
+    assert build_config({}, env | {"JOGOS_SHARED_KEY": SHARED}).jogos.shared_key == Secret(
+        SHARED)
+    with pytest.raises(ConfigError) as missing:
+        build_config({}, {k: v for k, v in env.items() if k != "CREDENTIALS_DIRECTORY"})
+    assert "JOGOS_SHARED_KEY: is required" in str(missing.value)
+    assert "credential-shared-key-456" not in str(missing.value)
+
+
+def test_query_api_key_and_relink_are_off_unless_enabled(catalog_file: Path) -> None:
+    daemon = build_config({}, env_for(catalog_file)).daemon
+    assert (daemon.allow_query_api_key, daemon.link_allow_relink) == (False, False)
+    on = build_config({"daemon": {"link_allow_relink": True}},
+                      env_for(catalog_file, OPS_ALLOW_QUERY_API_KEY="true")).daemon
+    assert (on.allow_query_api_key, on.link_allow_relink) == (True, True)
+    with pytest.raises(ConfigError) as bad:
+        build_config({}, env_for(catalog_file, RECONCILER_LINK_ALLOW_RELINK="maybe"))
+    assert "RECONCILER_LINK_ALLOW_RELINK: must be true or false" in str(bad.value)
