@@ -199,9 +199,10 @@ def verify_request(
     """Authenticate an incoming request by its `yac-*` headers.
 
     Header names are case-insensitive. An api key in the header wins over `api_key` in the
-    query string. Raises MalformedCredential (missing or unparsable headers), UnknownClient,
-    StaleCredential (timestamp outside +/- `window_s`), BadSignature, CredentialMismatch (a
-    credential of another client) or ReplayedNonce.
+    query string; `query` is read only when given, so a receiver that does not allow keys in
+    URLs (the spec strongly discourages it) passes None. Raises MalformedCredential (missing
+    or unparsable headers), UnknownClient, StaleCredential (timestamp outside +/- `window_s`),
+    BadSignature, CredentialMismatch (a credential of another client) or ReplayedNonce.
     """
     client_id = header(headers, "yac-client-id")
     ts_text = header(headers, "yac-timestamp")

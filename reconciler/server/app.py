@@ -1,13 +1,20 @@
-"""Routes of the daemon: notifications, /link, /ops/, /healthz, /metrics."""
+"""Routes of the daemon: notifications, /link, /ops/, /healthz, /metrics.
+
+Rules: every failed service-to-service authentication gets the same 401 (unauthorized()), its
+reason logged at INFO without credentials; a player id is checked before anything is written;
+/link never moves a linked user to another player unless the operator allows it; every answer
+carries `Server: reconciler` and no version.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from typing import Any
 
-from aiohttp import web
+from aiohttp import web, web_response
 
 from reconciler.auth import jogos as jogos_auth
 from reconciler.auth import s2s
@@ -17,10 +24,13 @@ from reconciler.core.models import MAX_DIGITS, MalformedOrder, notification_kind
 from reconciler.engine.passes import settle_orders
 from reconciler.errors import AuthError, ConfigError, UpstreamError
 from reconciler.ledger import DatabaseError
+from reconciler.ledger.links import LinkOutcome, link_checked
 from reconciler.server import metrics as server_metrics
 from reconciler.server.state import DaemonState
 
 log = logging.getLogger("reconciler.server")
+PLAYER_ID = re.compile(r"[A-Za-z0-9_.:@-]{1,128}")  # ASCII: at most 128 bytes
+SERVER_NAME = "reconciler"
 STATE: web.AppKey[DaemonState] = web.AppKey("state", DaemonState)
 COUNTS: web.AppKey[server_metrics.CountsCache] = web.AppKey("counts",
                                                             server_metrics.CountsCache)
@@ -94,17 +104,37 @@ class PeekNonces:
         return not self.state.engine.ledger.nonce_seen(client_id, nonce)
 
 
+def unauthorized() -> web.Response:
+    """The one answer to every failed service-to-service authentication (no client configured,
+    unknown client, missing or bad credential, stale time, replayed nonce): byte for byte the
+    same, so that nothing (a client id, say) can be learnt from it."""
+    return web.json_response({"error": "unauthorized"}, status=401)
+
+
+def refused(request: web.Request, reason: str) -> web.Response:
+    """Log why a request was refused (INFO; the claimed client id, never a credential) and
+    answer unauthorized()."""
+    claimed = (s2s.header(request.headers, "yac-client-id") or "")[:64]
+    log.info("s2s refused on %s (client %r): %s", request.path, claimed, reason)
+    return unauthorized()
+
+
 def authenticate(request: web.Request, state: DaemonState) -> s2s.Verified | web.Response:
-    """Service-to-service authentication of /link and /ops/ (nonce checked, not yet spent)."""
+    """Service-to-service authentication of /link and /ops/ (nonce checked, not yet spent).
+
+    Any failure is unauthorized(). `api_key` in the query string counts only when the operator
+    allows it (OPS_ALLOW_QUERY_API_KEY); the spec strongly discourages it.
+    """
     if not state.clients:
-        return web.json_response({"error": "no ops client configured"}, status=403)
+        return refused(request, "no ops client configured")
+    query = dict(request.query) if state.config.daemon.allow_query_api_key else None
     try:
         return s2s.verify_request(
             dict(request.headers), pathname=request.path, clients=state.clients,
             now_s=int(state.engine.clock()), nonces=PeekNonces(state),
-            query=dict(request.query), window_s=state.config.daemon.ops_window_s)
+            query=query, window_s=state.config.daemon.ops_window_s)
     except AuthError as exc:
-        return web.json_response({"error": type(exc).__name__}, status=401)
+        return refused(request, f"{type(exc).__name__}: {exc}")
 
 
 def spend_nonce(request: web.Request, state: DaemonState,
@@ -117,7 +147,7 @@ def spend_nonce(request: web.Request, state: DaemonState,
     if state.engine.ledger.remember(verified.client_id, nonce,
                                     timestamp + state.config.daemon.ops_window_s):
         return None
-    return web.json_response({"error": "ReplayedNonce"}, status=401)
+    return refused(request, "ReplayedNonce: spent by a concurrent twin")
 
 
 async def json_body(request: web.Request) -> dict[str, Any] | web.Response:
@@ -132,7 +162,12 @@ async def json_body(request: web.Request) -> dict[str, Any] | web.Response:
 
 
 async def link(request: web.Request) -> web.Response:
-    """POST /link {token, player_id}: link a verified Jogos user to a PGOS player."""
+    """POST /link {token, player_id}: link a verified Jogos user to a PGOS player.
+
+    400 for a player id outside PLAYER_ID (nothing written); 409 when the user is linked to
+    another player and re-linking is not allowed (RECONCILER_LINK_ALLOW_RELINK); the same
+    link again is an idempotent 200.
+    """
     state = request.app[STATE]
     verified = authenticate(request, state)
     if isinstance(verified, web.Response):
@@ -141,9 +176,12 @@ async def link(request: web.Request) -> web.Response:
     if isinstance(body, web.Response):
         return body
     token, player_id = body.get("token"), body.get("player_id")
-    if not isinstance(token, str) or not isinstance(player_id, str) or not player_id.strip():
+    if not isinstance(token, str) or not isinstance(player_id, str):
         return web.json_response({"error": "token and player_id (strings) are required"},
                                  status=400)
+    if not PLAYER_ID.fullmatch(player_id):
+        return web.json_response({"error": "player_id must be 1 to 128 characters among "
+                                  "A-Z a-z 0-9 - _ . : @"}, status=400)
     try:
         user = await state.public_keys.verify(token, [g.jogos.game_id for g in state.config.games])
     except AuthError as exc:
@@ -157,13 +195,18 @@ async def link(request: web.Request) -> web.Response:
     replayed = spend_nonce(request, state, verified)
     if replayed is not None:
         return replayed
-    ledger.link(game_id, user.user_id, player_id.strip(), int(state.engine.clock()),
-                source=f"token:{verified.client_id}")
+    outcome = link_checked(ledger.db, game_id, user.user_id, player_id,
+                           int(state.engine.clock()), source=f"token:{verified.client_id}",
+                           allow_relink=state.config.daemon.link_allow_relink)
+    if outcome is LinkOutcome.CONFLICT:
+        log.info("link refused: user %s of game %s is linked to another player",
+                 user.user_id, game_id)
+        return web.json_response({"error": "user is linked to another player"}, status=409)
     waiting = ledger.orders(ledger.waiting_for_user(game_id, user.user_id))
     if waiting and not state.stopping:
         state.spawn(settle_orders(state.engine, waiting), f"settle user {user.user_id}")
     return web.json_response({"linked": True, "user_id": user.user_id, "game_id": game_id,
-                              "orders_waiting": len(waiting)})
+                              "outcome": outcome.value, "orders_waiting": len(waiting)})
 
 
 async def ops_order(request: web.Request) -> web.Response:
@@ -237,6 +280,12 @@ async def metrics(request: web.Request) -> web.Response:
                         headers={"X-Content-Type-Options": "nosniff"})
 
 
+async def server_header(request: web.Request, response: web.StreamResponse) -> None:
+    """on_response_prepare: every answer says `Server: reconciler`, no Python or aiohttp
+    version."""
+    response.headers["Server"] = SERVER_NAME
+
+
 @web.middleware
 async def body_deadline(request: web.Request, handler: Any) -> web.StreamResponse:
     """A request body must arrive within `body_timeout_s` (a slow body is a 408)."""
@@ -268,6 +317,11 @@ def build_app(state: DaemonState) -> web.Application:
     app = web.Application(client_max_size=state.config.daemon.max_body_bytes,
                           middlewares=[errors, body_deadline])
     app[STATE] = state
+    app.on_response_prepare.append(server_header)
+    # An answer aiohttp makes before routing (a request it cannot parse) skips the signal and
+    # takes aiohttp's default, which names Python's and aiohttp's versions: replace it. This is
+    # process-wide, and the daemon's process serves nothing else.
+    web_response.SERVER_SOFTWARE = SERVER_NAME  # type: ignore[attr-defined]
     app[COUNTS] = server_metrics.CountsCache(state.config.daemon.metrics_cache_s)
     app.router.add_post(state.config.daemon.notify_path, notification)
     app.router.add_post("/link", link)

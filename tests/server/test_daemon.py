@@ -196,13 +196,13 @@ async def test_ops_replay_refused_even_after_restart(sandbox: Sandbox, daemon: D
         async with http.get(daemon.url + path, headers=headers) as r:
             assert r.status in (200, 404)
         async with http.get(daemon.url + path, headers=headers) as r:
-            assert r.status == 401 and (await r.json())["error"] == "ReplayedNonce"
+            assert r.status == 401 and (await r.json())["error"] == "unauthorized"
         async with http.get(daemon.url + path) as r:
             assert r.status == 401
         assert await daemon.stop() == 0
         await daemon.start()
         async with http.get(daemon.url + path, headers=headers) as r:
-            assert r.status == 401 and (await r.json())["error"] == "ReplayedNonce"
+            assert r.status == 401 and (await r.json())["error"] == "unauthorized"
         async with http.get(daemon.url + "/healthz") as r:
             assert r.status == 200
         async with http.get(daemon.url + "/metrics") as r:
