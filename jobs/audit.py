@@ -27,4 +27,7 @@ async def audit(state: DaemonState) -> None:
                    until_s=None, threshold=0)
     summary = {k: v for k, v in doc.items() if k != "items"}
     engine.ledger.record_audit(summary, str(doc["status"]), int(engine.clock()))
-    log.info("audit: %s, %s discrepancies", doc["status"], doc["total"])
+    # Above the threshold is what `reconciler audit` signals with exit 3: a warning here, for
+    # the journal's alerting (the daemon's audit is the default morning audit).
+    level = logging.INFO if doc["status"] == "ok" else logging.WARNING
+    log.log(level, "audit: %s, %s discrepancies", doc["status"], doc["total"])
