@@ -97,7 +97,7 @@ def to_markdown(doc: dict[str, Any], *, max_items: int = 20) -> str:
         "| class | count |",
         "|---|---|",
     ]
-    lines += [f"| {md(cls)} | {n} |" for cls, n in doc["counts"].items() if n]
+    lines += [f"| {cls} | {n} |" for cls, n in doc["counts"].items() if n]  # our own names
     lines += [
         "",
         f"Orders {figures['orders']}, refund rate {figures['refund_rate']:.2%}, payment to "
@@ -107,7 +107,7 @@ def to_markdown(doc: dict[str, Any], *, max_items: int = 20) -> str:
     counted = [i for i in doc["items"] if i["class"] not in doc["informational"]]
     if counted:
         lines += ["", "First discrepancies:", ""]
-        lines += [f"- {md(i['class'])} {md(i['game_id'])}/{md(i['order_id'])}: "
+        lines += [f"- `{i['class']}` {md(i['game_id'])}/{md(i['order_id'])}: "
                   f"{md(i['detail'])}" for i in counted[:max_items]]
         if len(counted) > max_items:
             lines.append(f"- … and {len(counted) - max_items} more (see the CSV)")
