@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from reconciler.auth.pgos import ServerKey, backend_url_for_region, split_server_key
 from reconciler.core.catalog import Catalog, parse_catalog
 from reconciler.core.jsontext import is_number
+from reconciler.core.notify import Trust
 from reconciler.core.pgos_api import TITLE_BACKEND_URL, Envelope, InventoryVia, PgosApi
 from reconciler.core.plan import AdoptPolicy, Identity, Policy
 from reconciler.core.secret_floor import SecretKind, weakness
@@ -119,6 +120,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("RECONCILER_KEEPALIVE_S", "daemon", "keepalive_s", "float", default=15.0),
     Setting("RECONCILER_METRICS_TOKEN", "daemon", "metrics_token", "secret", required=False),
     Setting("RECONCILER_METRICS_CACHE_S", "daemon", "metrics_cache_s", "float", default=5.0),
+    Setting("RECONCILER_NOTIFY_TRUST", "notify", "trust", "choice", default="store",
+            choices=tuple(Trust)),
     Setting("JOGOS_PUBLIC_KEY_MIN_REFETCH_S", "daemon", "public_key_min_refetch_s", "int",
             default=30),
     Setting("OPS_CLIENT_ID", "ops", "client_id", required=False),
@@ -226,6 +229,7 @@ class DaemonSettings:
     keepalive_s: float = 15.0  # idle keep-alive connections close after this
     metrics_token: Secret | None = None  # bearer token for /metrics (none: open)
     metrics_cache_s: float = 5.0  # ledger counts for /metrics are at most this old
+    notify_trust: Trust = Trust.STORE  # store: nothing moves before getOrders confirms
     allow_query_api_key: bool = False  # accept `?api_key=` (the spec strongly discourages it)
     link_allow_relink: bool = False  # /link may move a linked user to another player
 
@@ -661,6 +665,7 @@ def _daemon_settings(v: dict[str, Any], read_file: Callable[[Path], str],
         keepalive_s=v.get("RECONCILER_KEEPALIVE_S") or 15.0,
         metrics_token=v.get("RECONCILER_METRICS_TOKEN"),
         metrics_cache_s=v.get("RECONCILER_METRICS_CACHE_S") or 5.0,
+        notify_trust=Trust(v.get("RECONCILER_NOTIFY_TRUST") or "store"),
         allow_query_api_key=v.get("OPS_ALLOW_QUERY_API_KEY") is True,
         link_allow_relink=v.get("RECONCILER_LINK_ALLOW_RELINK") is True,
     )

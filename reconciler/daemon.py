@@ -104,6 +104,7 @@ async def serve(config: Config) -> int:
         log.info("stopping: finishing work under way (at most %ss)", settings.stop_timeout_s)
         engine.stopping.set()
         scheduler.shutdown(wait=False)
+        await state.confirmer.stop()
         listener.close()
         await runner.shutdown()
         running = [t for t in state.tasks if not t.done()]

@@ -192,6 +192,8 @@ async def run_pass(engine: Engine, *, dry_run: bool = False,
                 figures["changed"] += recorded.changed
                 figures["unchanged"] += recorded.unchanged
         game_ids = engine.game_ids
+        if not dry_run:
+            ledger.decide_notes_from_orders(game_ids, now)
         actions = plan(orders, ledger.view(game_ids),
                        {g.game_id: g.catalog for g in engine.games},
                        ledger.links(game_ids), engine.policy)

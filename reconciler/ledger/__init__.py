@@ -20,9 +20,11 @@ from sqlite_utils import Database
 from reconciler import private_files
 from reconciler.core.audit import EffectRow, LedgerOrderRow
 from reconciler.core.models import Order, RefundStatus, merge_notification
+from reconciler.core.notify import NoteStatus, rewrites_history
 from reconciler.core.plan import LedgerOrder
 from reconciler.core.states import EffectState, check_transition
 from reconciler.errors import ConfigError
+from reconciler.ledger import inbox
 from reconciler.ledger.counts import LedgerCounts as LedgerCounts
 from reconciler.ledger.counts import read_counts as read_counts
 from reconciler.ledger.migrations import migrations
@@ -354,16 +356,25 @@ class Ledger:
                 for name in ("orders", "quarantine", "effects", "runs", "links", "debts")}
 
     # -- daemon: notifications, nonces, orders from the ledger ------------------------------
-    def record_notification(self, game_id: int, order_id: str, paytype: str, body: bytes,
-                            now_s: int) -> bool:
-        """Keep a verified notification durably; False when the same one was seen before."""
-        note_id = hashlib.blake2b(body, digest_size=16).hexdigest()
-        with self.db.atomic():
-            cursor = self.db.execute(
-                "INSERT OR IGNORE INTO notifications (id, game_id, order_id, paytype, body, "
-                "received_s) VALUES (?, ?, ?, ?, ?, ?)",
-                [note_id, game_id, order_id, paytype, body.decode("utf-8", "replace"), now_s])
-            return cursor.rowcount == 1
+    def record_notification(self, told: Order, kind: str, body: bytes, now_s: int, *,
+                            status: NoteStatus = NoteStatus.PENDING) -> bool:
+        """Keep a verified notification durably; False when the same one was seen before.
+
+        Raises sqlite3.Error when the database fails (nothing is written).
+        """
+        return inbox.record(self.db, told, kind, body, now_s, status)
+
+    def pending_notes(self, game_ids: list[int], limit: int = 1000) -> list[inbox.Note]:
+        """Notifications still waiting for the store's confirmation, oldest first."""
+        return inbox.pending(self.db, game_ids, limit)
+
+    def decide_notes(self, decisions: list[tuple[str, NoteStatus, str]], now_s: int) -> None:
+        """Record what the store said of each waiting notification (see inbox.decide)."""
+        inbox.decide(self.db, decisions, now_s)
+
+    def decide_notes_from_orders(self, game_ids: list[int], now_s: int) -> None:
+        """Confirm waiting notifications whose order the store's list now shows."""
+        inbox.decide_from_orders(self.db, game_ids, now_s)
 
     def remember(self, client_id: str, nonce: str, expires_at_s: int) -> bool:
         """NonceStore: record a nonce; False when it was already used (survives restarts)."""
@@ -443,14 +454,16 @@ class Ledger:
         effects = [e for e in (self.effect(f"{kind}:{game_id}:{order_id}")
                                for kind in ("grant", "arrived", "revoke")) if e is not None]
         notes = self.db.execute(
-            "SELECT paytype, received_s FROM notifications WHERE game_id = ? AND order_id = ? "
-            "ORDER BY received_s", [game_id, order_id]).fetchall()
+            "SELECT paytype, received_s, status, detail FROM notifications "
+            "WHERE game_id = ? AND order_id = ? ORDER BY received_s", [game_id, order_id]
+        ).fetchall()
         return {
             "order": dict(zip(columns, row, strict=True)),
             "effects": [{"id": e.id, "state": e.state.value, "attempts": e.attempts,
                          "player_id": e.player_id, "payload": e.payload,
                          "response": e.response, "last_error": e.last_error} for e in effects],
-            "notifications": [{"paytype": p, "received_s": r} for p, r in notes],
+            "notifications": [{"paytype": p, "received_s": r, "status": st, "detail": d}
+                              for p, r, st, d in notes],
         }
 
     def pending_counts(self, game_ids: list[int]) -> dict[str, int]:
@@ -483,20 +496,25 @@ class Ledger:
         ).fetchone()[0])
 
     def record_notified_order(self, order: Order, paytype: str, body: bytes,
-                              now_s: int) -> bool:
-        """Record a verified notification and the order it tells of, in one transaction.
-        The order never moves backwards (see merge_notification). False when the same
-        notification was recorded before (nothing is written then).
+                              now_s: int) -> NoteStatus | None:
+        """Signature trust: record a verified notification and apply the order it tells of,
+        in one transaction. The order never moves backwards (see merge_notification); one
+        that would change the user or product of a known order is recorded as a conflict and
+        not applied. Returns the notification's status (CONFIRMED: applied; CONFLICT), None
+        when the same notification was recorded before.
 
         Raises sqlite3.Error when the database fails (nothing is written).
         """
         with self.db.atomic():
-            if not self.record_notification(order.game_id, order.order_id, paytype, body,
-                                            now_s):
-                return False
             known = self.orders([order.key])
-            self.record_orders([merge_notification(known[0] if known else None, order)], now_s)
-            return True
+            conflict = rewrites_history(known[0] if known else None, order)
+            status = NoteStatus.CONFLICT if conflict else NoteStatus.CONFIRMED
+            if not self.record_notification(order, paytype, body, now_s, status=status):
+                return None
+            if not conflict:
+                self.record_orders([merge_notification(known[0] if known else None, order)],
+                                   now_s)
+            return status
 
     # -- audit ------------------------------------------------------------------------------
     def audit_rows(self, game_ids: list[int]) -> dict[str, Any]:

@@ -72,3 +72,17 @@ def m002_daemon(db: Database) -> None:
         {"client_id": str, "nonce": str, "expires_s": int}, pk=("client_id", "nonce"),
     )
     db.table("nonces").create_index(["expires_s"])
+
+
+@migrations()
+def m003_notification_inbox(db: Database) -> None:
+    """Notifications wait for the store's confirmation: what each told, its status
+    (pending -> confirmed | conflict | unconfirmed), attempts to find it in getOrders.
+    Notifications recorded before this migration were applied on their signature: confirmed."""
+    table = db.table("notifications")
+    for column, kind in (("status", str), ("attempts", int), ("user_id", str),
+                         ("product_id", str), ("pay_time_s", int), ("refund_status", int),
+                         ("detail", str), ("decided_s", int)):
+        table.add_column(column, kind)
+    db.execute("UPDATE notifications SET status = 'confirmed', attempts = 0")
+    table.create_index(["status"])

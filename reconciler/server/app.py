@@ -20,10 +20,17 @@ from reconciler.auth import jogos as jogos_auth
 from reconciler.auth import s2s
 from reconciler.core import jsontext
 from reconciler.core.jsontext import is_number
-from reconciler.core.models import MAX_DIGITS, MalformedOrder, notification_kind, parse_order
+from reconciler.core.models import (
+    MAX_DIGITS,
+    MalformedOrder,
+    notification_kind,
+    parse_order,
+)
+from reconciler.core.notify import NoteStatus, Trust
 from reconciler.engine.passes import settle_orders
 from reconciler.errors import AuthError, ConfigError, UpstreamError
 from reconciler.ledger import DatabaseError
+from reconciler.ledger.inbox import Note, note_id
 from reconciler.ledger.links import LinkOutcome, link_checked
 from reconciler.server import metrics as server_metrics
 from reconciler.server.state import DaemonState
@@ -44,8 +51,11 @@ def jogos_answer(code: str, msg: str, status: int) -> web.Response:
 async def notification(request: web.Request) -> web.Response:
     """POST <notify_path>: a Jogos payment or refund notification.
 
-    Verified over the raw body, recorded durably, answered, then settled at once. Without
-    `paytype` the kind follows `refundStatus` (see notification_kind); malformed values get 305.
+    Verified over the raw body, recorded durably, then answered. With `notify.trust = store`
+    (the default) nothing moves until getOrders shows the order (server.confirmer); with
+    `signature` the order is applied and settled at once, unless it would change the user or
+    product of a known order (a conflict). Without `paytype` the kind follows `refundStatus`
+    (see notification_kind); malformed values get 305.
     """
     state = request.app[STATE]
     raw = await request.read()
@@ -76,17 +86,30 @@ async def notification(request: web.Request) -> web.Response:
         state.count("malformed")
         return jogos_answer("305", f"Required parameter is missing: {exc.reason}", 400)
     ledger, now = state.engine.ledger, int(state.engine.clock())
+    store_trust = state.config.daemon.notify_trust is Trust.STORE
     try:
-        fresh = ledger.record_notified_order(told, paytype, raw, now)
+        if store_trust:
+            status = NoteStatus.PENDING if ledger.record_notification(
+                told, paytype, raw, now) else None
+        else:
+            status = ledger.record_notified_order(told, paytype, raw, now)
     except DatabaseError:
         log.exception("notification for %s not recorded", told.order_id)
         state.count("error")
         return jogos_answer("500", "System error", 500)
-    if not fresh:
+    if status is None:
         state.count("duplicate")
         return jogos_answer("200", "Success", 200)
     state.count(paytype)
-    if not state.stopping:
+    if state.stopping:
+        return jogos_answer("200", "Success", 200)  # recorded: the next start settles it
+    if status is NoteStatus.PENDING:
+        state.confirmer.submit(Note(note_id(raw), paytype, told, 0))
+    elif status is NoteStatus.CONFLICT:
+        state.count("conflict")
+        log.warning("notification for %s/%s would rewrite the order: recorded as a conflict, "
+                    "not applied", told.game_id, told.order_id)
+    else:
         order = ledger.orders([told.key])
         state.spawn(settle_orders(state.engine, order), f"settle {told.order_id}")
     return jogos_answer("200", "Success", 200)

@@ -14,6 +14,7 @@ from reconciler.auth import s2s
 from reconciler.clients.public_key import PublicKeyCache
 from reconciler.config import Config
 from reconciler.engine.passes import Engine
+from reconciler.server.confirmer import Confirmer
 from reconciler.server.guard import GuardFigures
 
 log = logging.getLogger("reconciler.daemon")
@@ -36,6 +37,10 @@ class DaemonState:
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     trigger_pass: Callable[[], None] | None = None
     connections: GuardFigures = field(default_factory=GuardFigures)
+    confirmer: Confirmer = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.confirmer = Confirmer(self.engine)
 
     @property
     def stopping(self) -> bool:
