@@ -18,7 +18,6 @@ import aiohttp
 import pytest
 
 from reconciler.auth import jogos as jogos_auth
-from reconciler.ledger import Ledger
 from reconciler.sandbox.jogos_pages import Readings
 from reconciler.sandbox.orders import OrderMix
 from reconciler.sandbox.runner import Sandbox, SandboxOptions
