@@ -26,11 +26,11 @@ def sandbox_process(orders: int, page_size: int, seed: int = 1) -> Iterator[dict
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 600
-        while not env_file.exists() or not env_file.read_text().strip():
+        # Wait for the whole file (its last line names the catalog), not for a time.
+        while not env_file.exists() or "RECONCILER_CATALOG=" not in env_file.read_text():
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("sandbox did not start")
             time.sleep(0.2)
-        time.sleep(0.2)
         env = dict(line.split("=", 1) for line in env_file.read_text().splitlines() if line)
         env["RECONCILER_DB"] = str(folder / "ledger.db")
         env["RECONCILER_IDENTITY"] = "same"

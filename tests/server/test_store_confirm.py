@@ -21,7 +21,7 @@ from reconciler.auth import jogos as jogos_auth
 from reconciler.sandbox.jogos_pages import Readings
 from reconciler.sandbox.orders import OrderMix
 from reconciler.sandbox.runner import Sandbox, SandboxOptions
-from tests.server.test_daemon import Daemon, until
+from tests.server.test_daemon import Daemon, finished_runs, until
 
 GAME = 9943
 PAGES = 50
@@ -31,15 +31,6 @@ PAGES = 50
 def sandbox_options(request: pytest.FixtureRequest) -> SandboxOptions:
     return SandboxOptions(mix=OrderMix(count=PAGES * 100, seed=21),
                           jogos_readings=Readings(listing=request.param))
-
-
-def finished_runs(daemon: Daemon) -> int:
-    ledger = daemon.ledger()
-    try:
-        return int(ledger.db.execute(
-            "SELECT count(*) FROM runs WHERE status != 'running'").fetchone()[0])
-    finally:
-        ledger.close()
 
 
 def notes(daemon: Daemon, order_id: str) -> list[tuple[Any, ...]]:
