@@ -31,11 +31,14 @@ class Confirmer:
         self.latency_s: list[float] = []  # submit -> decided, the latest 10,000
         self._task: asyncio.Task[None] | None = None
         self._submitted: dict[str, float] = {}
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     def submit(self, note: Note) -> None:
         """Queue a recorded notification for confirmation (starts the loop if needed)."""
         self.queue.append(note)
         self._submitted[note.id] = time.perf_counter()
+        self._idle.clear()
         self.wake.set()
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._loop(),
@@ -47,6 +50,7 @@ class Confirmer:
             self.wake.clear()
             batch, self.queue = self.queue, []
             if not batch:
+                self._idle.set()
                 continue
             try:
                 self.figures.update(await confirm_notes(self.engine, batch))
@@ -59,6 +63,12 @@ class Confirmer:
                 if started is not None:
                     self.latency_s.append(done - started)
             del self.latency_s[:-10_000]
+            if not self.queue:
+                self._idle.set()
+
+    async def idle(self) -> None:
+        """Return once nothing is queued and no batch is under way (tests wait on this)."""
+        await self._idle.wait()
 
     async def stop(self) -> None:
         """Let the batch under way finish; what is queued stays pending in the ledger."""
@@ -68,3 +78,4 @@ class Confirmer:
                 await asyncio.wait_for(asyncio.shield(self._task), 5)
             except TimeoutError:
                 self._task.cancel()
+        self._idle.set()  # nothing more will run

@@ -92,6 +92,7 @@ async def check(target: Target, kind: str, method: str, path: str, body: bytes,
     Work that an earlier accepted request started in the background is let finish first."""
     while target.state.tasks:
         await asyncio.gather(*list(target.state.tasks), return_exceptions=True)
+    await target.state.confirmer.idle()  # store confirmations of earlier notifications
     before = target.dump()
     status = await send(target, method, path, body, headers)
     TRIED[kind] += 1
