@@ -1,58 +1,45 @@
-"""Progress of a pass on a terminal (one redrawn line) or as periodic log lines.
+"""Progress of a pass: a live bar on a terminal (rich), or periodic log lines elsewhere.
 
-Rules: this is presentation only; it never changes what a pass does.
+Rules: presentation only; it never changes what a pass does. On a terminal the bar is drawn by
+rich's live display, which takes over `sys.stderr` while it runs, so a log line written during
+the pass (logs.setup_logging writes to whatever `sys.stderr` is at that moment) is printed above
+the bar, never onto it. `close()` ends the display whatever happened.
 """
 
 from __future__ import annotations
 
 import logging
-import sys
 import time
-from typing import TextIO
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 log = logging.getLogger("reconciler.progress")
 
 
 class TerminalProgress:
-    """A one-line bar on a terminal, redrawn at most ten times a second."""
+    """Two bars (pages read, effects settled) redrawn by rich on stderr."""
 
-    def __init__(self, stream: TextIO = sys.stderr) -> None:
-        self.stream = stream
-        self._last = 0.0
-        self._pages = (0, 0)
-        self._effects = (0, 0)
-
-    def _draw(self, force: bool = False) -> None:
-        now = time.monotonic()
-        if not force and now - self._last < 0.1:
-            return
-        self._last = now
-        pages_done, pages_known = self._pages
-        effects_done, effects_total = self._effects
-        width = 24
-        share = pages_done / pages_known if pages_known else 0.0
-        if effects_total:
-            share = effects_done / effects_total
-        bar = "#" * int(share * width)
-        self.stream.write(f"\r[{bar:<{width}}] pages {pages_done}/{pages_known}  "
-                          f"effects {effects_done}/{effects_total}   ")
-        self.stream.flush()
+    def __init__(self, console: Console | None = None) -> None:
+        self.console = console or Console(stderr=True)
+        self._bar = Progress(TextColumn("{task.description:<8}"), BarColumn(),
+                             MofNCompleteColumn(), TimeElapsedColumn(), console=self.console,
+                             redirect_stderr=True, redirect_stdout=False)
+        self._pages = self._bar.add_task("pages", total=None)
+        self._effects = self._bar.add_task("effects", total=None, visible=False)
+        self._bar.start()
 
     def pages(self, done: int, known: int) -> None:
         """Record pages read."""
-        self._pages = (done, known)
-        self._draw(done >= known)
+        self._bar.update(self._pages, completed=done, total=known)
 
     def effects(self, done: int, total: int) -> None:
         """Record effects settled."""
-        self._effects = (done, total)
-        self._draw(done >= total)
+        self._bar.update(self._effects, completed=done, total=total, visible=True)
 
     def close(self) -> None:
-        """End the line."""
-        self._draw(force=True)
-        self.stream.write("\n")
-        self.stream.flush()
+        """Stop the live display, leaving the last state of the bars on screen."""
+        self._bar.stop()
 
 
 class LogProgress:
@@ -66,7 +53,7 @@ class LogProgress:
         now = time.monotonic()
         if now - self._last >= self.every_s or done >= total:
             self._last = now
-            log.info("%s %d/%d", what, done, total)
+            log.info("%s %d/%d", what, done, total, extra={what: done, f"{what}_total": total})
 
     def pages(self, done: int, known: int) -> None:
         """Log pages read."""
