@@ -22,11 +22,11 @@ from reconciler.core.catalog import parse_catalog
 from reconciler.engine.passes import open_engine, run_pass
 from reconciler.errors import ReconcilerError
 from reconciler.ledger import Ledger
-from reconciler.sandbox.books import check_books, delivered_at_start
 from reconciler.sandbox.faults import Faults
 from reconciler.sandbox.jogos import Drift
 from reconciler.sandbox.orders import OrderMix
 from reconciler.sandbox.runner import SANDBOX_CATALOG, Sandbox, SandboxOptions
+from reconciler.testing.books import check_books, delivered_at_start
 
 MAX_PASSES = 20
 

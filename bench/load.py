@@ -15,24 +15,20 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from reconciler.sandbox.load import notification_load, wait_settled
 from reconciler.sandbox.orders import OrderMix
 from reconciler.sandbox.runner import Sandbox, SandboxOptions
-from tests.server.test_daemon import Daemon, until
+from reconciler.testing.daemon import Daemon, until
+from reconciler.testing.load import notification_load, wait_settled
 
 
 async def run(orders: int, count: int, concurrency: int) -> dict[str, object]:
     folder = Path(tempfile.mkdtemp(prefix="reconciler-load-"))
-    async with Sandbox(SandboxOptions(mix=OrderMix(count=orders, seed=3))) as sandbox:
-        daemon = Daemon(sandbox, folder)
-        await daemon.start()
-        try:
-            await until(lambda: sandbox.jogos.get_orders_calls > 0)
-            figures = await notification_load(sandbox, daemon.url + "/jogos/notify",
-                                              count=count, concurrency=concurrency)
-            missing = await wait_settled(sandbox, figures.acked_orders, timeout_s=600)
-        finally:
-            await daemon.stop()
+    options = SandboxOptions(mix=OrderMix(count=orders, seed=3))
+    async with Sandbox(options) as sandbox, Daemon(sandbox, folder) as daemon:
+        await until(lambda: sandbox.jogos.get_orders_calls > 0)
+        figures = await notification_load(sandbox, daemon.url + "/jogos/notify",
+                                          count=count, concurrency=concurrency)
+        missing = await wait_settled(sandbox, figures.acked_orders, timeout_s=600)
     return {"orders_in_pass": orders, "concurrency": concurrency, **figures.summary(),
             "acknowledged_not_settled": len(missing)}
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from reconciler.concurrency import run_bounded
 from reconciler.core.audit import Audit, Books, audit
 from reconciler.core.models import Order
 from reconciler.core.states import EffectState
 from reconciler.engine.effects import PgosFulfilment
-from reconciler.engine.fetch import fetch_orders, run_bounded
+from reconciler.engine.fetch import fetch_orders
 from reconciler.engine.passes import Engine
 
 

@@ -17,10 +17,10 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
+from reconciler.clients.game_server import GameServerClient
 from reconciler.clients.jogos import JogosClient
 from reconciler.clients.pgos import PgosClient, PgosCommandError
 from reconciler.clients.retry import PermanentError, TransientError
-from reconciler.clients.sink import SinkClient
 from reconciler.core.models import effect_id
 from reconciler.core.plan import Action, ActionKind
 from reconciler.core.states import EffectState
@@ -140,7 +140,7 @@ class PgosFulfilment:
 class SinkFulfilment:
     """Grants and revocations sent to a studio's game server."""
 
-    def __init__(self, client: SinkClient) -> None:
+    def __init__(self, client: GameServerClient) -> None:
         self.client = client
 
     async def grant(self, effect: Effect) -> dict[str, Any]:
@@ -158,6 +158,9 @@ class SinkFulfilment:
             "items": grant.payload["items"], "currency": grant.payload["currency"],
             "idempotency_token": revoke_id})
         return {"shortfalls": []}
+
+
+GameServerFulfilment = SinkFulfilment  # the target's one name (the class is renamed later)
 
 
 class KeyedLocks:

@@ -13,17 +13,16 @@ order id, the latest read winning. Malformed rows are returned for quarantine, n
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 from reconciler.clients.jogos import JogosClient, Page
+from reconciler.concurrency import run_bounded
 from reconciler.core.models import MalformedOrder, Order, parse_order
 from reconciler.errors import UpstreamError
 
 MAX_ROUNDS = 6
-T = TypeVar("T")
 NEWEST, OLDEST = "newest", "oldest"  # the two readings of the list's order
 
 
@@ -81,31 +80,6 @@ def pages_to_read(covered: dict[str, list[tuple[int, int]]], total_at_start: int
     newest = pages_for(missing_ranges(covered[NEWEST], total_at_start), shift, page_size)
     oldest = pages_for(missing_ranges(covered[OLDEST], total_at_start), 0, page_size)
     return sorted(set(newest) | set(oldest))
-
-
-async def run_bounded(
-    items: list[T], work: Callable[[T], Awaitable[None]], concurrency: int
-) -> None:
-    """Run `work` on every item with at most `concurrency` at a time.
-
-    The first exception cancels the rest and is raised as itself (not an ExceptionGroup).
-    """
-    if not items:
-        return
-    queue: asyncio.Queue[T] = asyncio.Queue()
-    for item in items:
-        queue.put_nowait(item)
-
-    async def worker() -> None:
-        while not queue.empty():
-            await work(queue.get_nowait())
-
-    try:
-        async with asyncio.TaskGroup() as group:
-            for _ in range(min(concurrency, len(items))):
-                group.create_task(worker())
-    except ExceptionGroup as group_error:
-        raise group_error.exceptions[0] from None
 
 
 async def fetch_orders(

@@ -18,10 +18,11 @@ from typing import Any, Protocol
 
 import aiohttp
 
+from reconciler.clients.game_server import GameServerClient
 from reconciler.clients.jogos import JogosClient
 from reconciler.clients.pgos import PgosClient, PgosEndpoint
 from reconciler.clients.retry import RequestStats, RetryPolicy
-from reconciler.clients.sink import SinkClient
+from reconciler.concurrency import run_bounded
 from reconciler.config import Config, GameConfig
 from reconciler.core.catalog import Catalog
 from reconciler.core.models import Order
@@ -29,11 +30,11 @@ from reconciler.core.plan import Action, ActionKind, Policy, plan
 from reconciler.engine.effects import (
     Executor,
     Fulfilment,
+    GameServerFulfilment,
     KeyedLocks,
     PgosFulfilment,
-    SinkFulfilment,
 )
-from reconciler.engine.fetch import FetchResult, fetch_orders, run_bounded
+from reconciler.engine.fetch import FetchResult, fetch_orders
 from reconciler.errors import ConfigError
 from reconciler.ledger import Ledger
 
@@ -113,7 +114,7 @@ def _fulfilment(config: Config, game: GameConfig, session: aiohttp.ClientSession
                 clock: Callable[[], float]) -> Fulfilment:
     """Where this game's items live. Raises ConfigError when no target is configured."""
     if config.sink is not None:
-        return SinkFulfilment(SinkClient(
+        return GameServerFulfilment(GameServerClient(
             session, url=config.sink.url, client_id=config.sink.client_id,
             secret=config.sink.secret.reveal(), retry=retry,
             timeout_s=config.engine.timeout_s, stats=stats, clock=clock))

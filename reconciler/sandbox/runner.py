@@ -16,7 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from reconciler.auth import s2s
-from reconciler.sandbox.gameserver import GameServerSim
+from reconciler.sandbox.game_server import GameServerSim
 from reconciler.sandbox.jogos import JogosSim
 from reconciler.sandbox.jogos_pages import Readings
 from reconciler.sandbox.orders import OrderMix

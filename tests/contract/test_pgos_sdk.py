@@ -20,9 +20,9 @@ from reconciler.core.catalog import parse_catalog
 from reconciler.core.pgos_api import SDK_CLI_VERSION
 from reconciler.engine.passes import open_engine, run_pass
 from reconciler.sandbox import pgos as sim
-from reconciler.sandbox.books import check_books, delivered_at_start
 from reconciler.sandbox.orders import OrderMix
 from reconciler.sandbox.runner import SANDBOX_CATALOG, Sandbox, SandboxOptions
+from reconciler.testing.books import check_books, delivered_at_start
 from tests.contract.sdk_reader import SdkReadingPgos, configure_sdk
 from tests.engine.conftest import ConfigFactory, catalog_path, make_config
 

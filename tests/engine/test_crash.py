@@ -10,10 +10,10 @@ import pytest
 
 from reconciler.core.catalog import parse_catalog
 from reconciler.ledger import Ledger
-from reconciler.sandbox.books import check_books, delivered_at_start
-from reconciler.sandbox.crash import campaign
 from reconciler.sandbox.orders import OrderMix
 from reconciler.sandbox.runner import SANDBOX_CATALOG, Sandbox, SandboxOptions
+from reconciler.testing.books import check_books, delivered_at_start
+from reconciler.testing.crash import campaign
 
 
 @pytest.fixture

@@ -16,12 +16,12 @@ from reconciler.core.catalog import parse_catalog
 from reconciler.engine.fetch import FetchResult, fetch_orders
 from reconciler.engine.passes import PassReport, open_engine, run_pass
 from reconciler.ledger import Ledger
-from reconciler.sandbox.books import check_books, delivered_at_start
 from reconciler.sandbox.faults import Faults
 from reconciler.sandbox.jogos import Drift
 from reconciler.sandbox.jogos_pages import Readings
 from reconciler.sandbox.orders import OrderMix
 from reconciler.sandbox.runner import SANDBOX_CATALOG, Sandbox, SandboxOptions
+from reconciler.testing.books import check_books, delivered_at_start
 from tests.engine.conftest import ConfigFactory
 from tests.hostile_rows import every_bad_row
 
@@ -249,7 +249,7 @@ async def test_clawback_policies(sandbox: Sandbox, make_config: ConfigFactory,
         assert sandbox.pgos.players[player].currency["GEM"] == -500
 
 
-async def test_http_sink_target(sandbox: Sandbox, make_config: ConfigFactory) -> None:
+async def test_game_server_target(sandbox: Sandbox, make_config: ConfigFactory) -> None:
     config = make_config(RECONCILER_FULFILMENT="http", SINK_URL=sandbox.urls["game_server"],
                          SINK_CLIENT_ID=sandbox.options.s2s_client_id,
                          SINK_SECRET=sandbox.options.s2s_secret)
@@ -261,7 +261,7 @@ async def test_http_sink_target(sandbox: Sandbox, make_config: ConfigFactory) ->
 
 @pytest.mark.parametrize("sandbox_options", [SandboxOptions(
     mix=OrderMix(count=60, seed=12), game_server_prefix="/studio")])
-async def test_http_sink_under_a_path_prefix(sandbox: Sandbox,
+async def test_game_server_under_a_path_prefix(sandbox: Sandbox,
                                              make_config: ConfigFactory) -> None:
     config = make_config(RECONCILER_FULFILMENT="http", SINK_URL=sandbox.urls["game_server"],
                          SINK_CLIENT_ID=sandbox.options.s2s_client_id,

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from reconciler.ledger import Ledger
-from reconciler.sandbox.load import notification_load, wait_settled
 from reconciler.sandbox.orders import OrderMix
 from reconciler.sandbox.runner import Sandbox, SandboxOptions
-from tests.server.test_daemon import Daemon, until
+from reconciler.testing.daemon import Daemon, until
+from reconciler.testing.load import notification_load, wait_settled
 
 
 @pytest.fixture
@@ -31,8 +31,7 @@ async def test_notifications_under_load_during_a_pass(sandbox: Sandbox, tmp_path
         assert await wait_settled(sandbox, figures.acked_orders) == []
     finally:
         assert await daemon.stop() == 0
-        if daemon.sock:
-            daemon.sock.close()
+        daemon.close()
     ledger = Ledger.open(tmp_path / "ledger.db")
     recorded = {o for (o,) in ledger.db.execute("SELECT order_id FROM notifications")}
     ledger.close()

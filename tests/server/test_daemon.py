@@ -3,27 +3,26 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import socket
 import sys
-import time
 import tomllib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
 
-from reconciler.auth import s2s
 from reconciler.core.catalog import parse_catalog
-from reconciler.ledger import Ledger
-from reconciler.sandbox.books import check_books, delivered_at_start
 from reconciler.sandbox.orders import OrderMix
 from reconciler.sandbox.runner import SANDBOX_CATALOG, Sandbox, SandboxOptions
-
-OPS_ID, OPS_SECRET = "studio-ops", "T3BzSG1hY0tleVZhbHVlMTIzNDU2"
+from reconciler.testing.books import check_books, delivered_at_start
+from reconciler.testing.daemon import (
+    Daemon,
+    finished_runs,
+    free_port,
+    ops_headers,
+    table_dump,
+    until,
+)
 
 
 @pytest.fixture
@@ -31,113 +30,10 @@ def sandbox_options() -> SandboxOptions:
     return SandboxOptions(mix=OrderMix(count=400, seed=8))
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Daemon:
-    """A `reconciler run` subprocess with a real NOTIFY_SOCKET."""
-
-    def __init__(self, sandbox: Sandbox, folder: Path, **extra: str) -> None:
-        self.folder = folder
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.notify_path = str(folder / "notify.sock")
-        catalog = folder / "catalog.toml"
-        catalog.write_text(SANDBOX_CATALOG)
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("RECONCILER_", "JOGOS_", "PGOS_", "OPS_", "NOTIFY_"))}
-        env |= sandbox.env(catalog) | {
-            "RECONCILER_DB": str(folder / "ledger.db"), "RECONCILER_IDENTITY": "same",
-            "RECONCILER_LISTEN": f"127.0.0.1:{self.port}", "NOTIFY_SOCKET": self.notify_path,
-            "RECONCILER_BACKOFF_S": "0.01", "RECONCILER_BACKOFF_MAX_S": "0.05",
-            "OPS_CLIENT_ID": OPS_ID, "OPS_HMAC_SECRET": OPS_SECRET,
-            "RECONCILER_PASS_INTERVAL_S": "3600", "RECONCILER_DRAIN_INTERVAL_S": "3600",
-        }
-        env |= extra
-        self.env = env
-        self.messages: list[str] = []
-        self.proc: asyncio.subprocess.Process | None = None
-        self.sock: socket.socket | None = None
-        self.log = (folder / "daemon.log").open("ab")
-
-    async def start(self) -> None:
-        if self.sock is None:
-            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-            self.sock.bind(self.notify_path)
-            self.sock.setblocking(False)
-        self.messages.clear()
-        self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "reconciler", "--log-format", "json", "run", env=self.env,
-            stdout=asyncio.subprocess.DEVNULL, stderr=self.log,
-            stdin=asyncio.subprocess.DEVNULL)
-        await self.wait_for_message("READY=1", 20)
-
-    async def wait_for_message(self, text: str, timeout_s: float) -> None:
-        assert self.sock is not None
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout_s
-        while not any(text in m for m in self.messages):
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                raise AssertionError(f"no {text} from the daemon; got {self.messages}")
-            try:
-                data = await asyncio.wait_for(loop.sock_recv(self.sock, 4096), remaining)
-            except TimeoutError:
-                continue
-            self.messages.append(data.decode())
-
-    async def stop(self) -> int:
-        assert self.proc is not None
-        if self.proc.returncode is None:
-            self.proc.send_signal(signal.SIGTERM)
-            await asyncio.wait_for(self.proc.wait(), 60)
-        return self.proc.returncode or 0
-
-    def ledger(self) -> Ledger:
-        return Ledger.open(self.folder / "ledger.db")
-
-
 @pytest.fixture
 async def daemon(sandbox: Sandbox, tmp_path: Path) -> AsyncIterator[Daemon]:
-    running = Daemon(sandbox, tmp_path)
-    await running.start()
-    try:
+    async with Daemon(sandbox, tmp_path) as running:
         yield running
-    finally:
-        await running.stop()
-        if running.sock:
-            running.sock.close()
-
-
-async def until(check: Callable[[], bool], timeout_s: float = 15) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.05)
-
-
-def finished_runs(daemon: Daemon) -> int:
-    """Runs the daemon's ledger records as finished (a state to wait for, not a time)."""
-    ledger = daemon.ledger()
-    try:
-        return int(ledger.db.execute(
-            "SELECT count(*) FROM runs WHERE status != 'running'").fetchone()[0])
-    finally:
-        ledger.close()
-
-
-def ops_headers(path: str, nonce: str) -> dict[str, str]:
-    return s2s.request_headers(s2s.Scheme.HMAC, client_id=OPS_ID, timestamp_s=int(time.time()),
-                               nonce=nonce, pathname=path, secret=OPS_SECRET)
-
-
-def table_dump(ledger: Ledger) -> dict[str, list[Any]]:
-    return {name: ledger.db.execute(f"SELECT * FROM {name} ORDER BY 1").fetchall()
-            for name in ("orders", "effects", "notifications", "links", "quarantine")}
 
 
 async def test_ready_then_payment_and_refund_notifications(sandbox: Sandbox,
@@ -244,8 +140,7 @@ async def test_link_with_user_token(sandbox: Sandbox, tmp_path: Path) -> None:
         ledger.close()
     finally:
         await linked.stop()
-        if linked.sock:
-            linked.sock.close()
+        linked.close()
 
 
 async def test_link_keeps_the_key_and_bounds_refetches(sandbox: Sandbox,
@@ -273,8 +168,7 @@ async def test_link_keeps_the_key_and_bounds_refetches(sandbox: Sandbox,
             assert sandbox.jogos.public_key_calls == 2  # no refetch again within the interval
     finally:
         await linked.stop()
-        if linked.sock:
-            linked.sock.close()
+        linked.close()
 
 
 @pytest.mark.parametrize("sandbox_options",
@@ -297,8 +191,7 @@ async def test_sigterm_during_a_pass_then_restart_finishes(sandbox: Sandbox,
     finally:
         ledger.close()
     assert await running.stop() == 0
-    if running.sock:
-        running.sock.close()
+    running.close()
     assert len(sandbox.pgos.tokens) >= granted_at_stop
     catalog = parse_catalog(tomllib.loads(SANDBOX_CATALOG))
     violations = check_books(sandbox, catalog, elsewhere)
@@ -332,8 +225,7 @@ async def test_second_game_notification_uses_its_own_key(sandbox: Sandbox,
                 assert (await r.json())["code"] == "41007"
     finally:
         await running.stop()
-        if running.sock:
-            running.sock.close()
+        running.close()
 
 
 async def test_check_command(sandbox: Sandbox, daemon: Daemon) -> None:

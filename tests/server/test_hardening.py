@@ -15,8 +15,8 @@ from reconciler.auth import s2s
 from reconciler.ledger import Ledger
 from reconciler.sandbox.orders import OrderMix
 from reconciler.sandbox.runner import Sandbox, SandboxOptions
+from reconciler.testing.daemon import OPS_ID, OPS_SECRET, Daemon, ops_headers
 from tests.conftest import register
-from tests.server.test_daemon import OPS_ID, OPS_SECRET, Daemon, ops_headers
 
 OPS_API_KEY = "7f3a9c2e5b8d1f4a6c0e9b2d7a5f3c1e"
 OTHER_SECRET = "T3RoZXJIbWFjS2V5VmFsdWU5ODc2NTQ="
@@ -36,8 +36,7 @@ async def daemon(sandbox: Sandbox, tmp_path: Path) -> AsyncIterator[Daemon]:
         yield running
     finally:
         await running.stop()
-        if running.sock:
-            running.sock.close()
+        running.close()
 
 
 async def restart(daemon: Daemon, **env: str) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import resource
 import socket
-import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -23,7 +22,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from reconciler.sandbox.orders import OrderMix
 from reconciler.sandbox.runner import Sandbox, SandboxOptions
-from tests.server.test_daemon import Daemon
+from reconciler.testing.daemon import Daemon
 
 SLOW = 1100
 TOKEN = "metrics-bearer-token-q7wz-k2pa"
@@ -34,23 +33,14 @@ def sandbox_options() -> SandboxOptions:
     return SandboxOptions(mix=OrderMix(count=50, seed=4))
 
 
+def limit_descriptors() -> None:
+    resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 1024))
+
+
 class LimitedDaemon(Daemon):
     """The daemon with RLIMIT_NOFILE set to 1,024 (soft and hard) before it starts."""
 
-    async def start(self) -> None:
-        if self.sock is None:
-            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-            self.sock.bind(self.notify_path)
-            self.sock.setblocking(False)
-
-        def limit() -> None:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 1024))
-
-        self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "reconciler", "--log-format", "json", "run", env=self.env,
-            stdout=asyncio.subprocess.DEVNULL, stderr=self.log,
-            stdin=asyncio.subprocess.DEVNULL, preexec_fn=limit)
-        await self.wait_for_message("READY=1", 20)
+    preexec = staticmethod(limit_descriptors)
 
 
 @pytest.fixture
@@ -63,8 +53,7 @@ async def limited(sandbox: Sandbox, tmp_path: Path) -> AsyncIterator[LimitedDaem
         yield running
     finally:
         await running.stop()
-        if running.sock:
-            running.sock.close()
+        running.close()
 
 
 def own_descriptors(needed: int) -> None:

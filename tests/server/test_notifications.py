@@ -15,8 +15,8 @@ from reconciler.auth import jogos as jogos_auth
 from reconciler.sandbox.jogos_pages import Readings
 from reconciler.sandbox.orders import OrderMix
 from reconciler.sandbox.runner import Sandbox, SandboxOptions
+from reconciler.testing.daemon import Daemon, table_dump, until
 from tests.hostile_rows import BAD_ROWS, BAD_VALUES, BIG, row_text
-from tests.server.test_daemon import Daemon, table_dump, until
 
 
 @pytest.fixture
@@ -37,8 +37,7 @@ async def settled_daemon(sandbox: Sandbox, tmp_path: Path) -> AsyncIterator[Daem
     finally:
         ledger.close()
         await running.stop()
-        if running.sock:
-            running.sock.close()
+        running.close()
 
 
 def errors_logged(daemon: Daemon) -> list[str]:

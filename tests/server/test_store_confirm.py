@@ -21,7 +21,7 @@ from reconciler.auth import jogos as jogos_auth
 from reconciler.sandbox.jogos_pages import Readings
 from reconciler.sandbox.orders import OrderMix
 from reconciler.sandbox.runner import Sandbox, SandboxOptions
-from tests.server.test_daemon import Daemon, finished_runs, until
+from reconciler.testing.daemon import Daemon, finished_runs, until
 
 GAME = 9943
 PAGES = 50
@@ -52,8 +52,7 @@ async def daemon(sandbox: Sandbox, tmp_path: Path) -> AsyncIterator[Daemon]:
         yield running
     finally:
         await running.stop()
-        if running.sock:
-            running.sock.close()
+        running.close()
 
 
 async def post_signed(http: aiohttp.ClientSession, daemon: Daemon, sandbox: Sandbox,
@@ -176,5 +175,4 @@ async def test_signature_trust_keeps_the_old_behaviour_but_refuses_rewrites(
         assert "424242" not in sandbox.pgos.players
     finally:
         await running.stop()
-        if running.sock:
-            running.sock.close()
+        running.close()

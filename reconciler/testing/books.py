@@ -3,6 +3,9 @@
 Given the sandbox's store (Jogos orders) and game (PGOS state), every paid order not delivered
 elsewhere is granted exactly once and marked delivered; every refunded order that was granted
 is revoked; balances and available items equal what the unrefunded grants give.
+
+Rules: reads the simulators' own state only, never the ledger: the verdict comes from the
+store and the game, not from what the reconciler believes it did.
 """
 
 from __future__ import annotations

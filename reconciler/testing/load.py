@@ -1,8 +1,8 @@
 """Notification load: many signed payment notifications at once against a daemon, while its
 pass runs. Used by the quick test and by bench/load.py.
 
-Rules: imports nothing from the engine (the sandbox stands apart); every notification is for
-a fresh paid order; the figures say how many were acknowledged, how fast, and which orders
+Rules: every notification is for a fresh paid order, sent at most `concurrency` at a time
+(run_bounded); the figures say how many were acknowledged, how fast, and which orders
 they were (for the caller to check settlement).
 """
 
@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import aiohttp
 
+from reconciler.concurrency import run_bounded
 from reconciler.sandbox.runner import Sandbox
 
 
@@ -43,7 +44,10 @@ class LoadFigures:
 
 async def notification_load(sandbox: Sandbox, url: str, *, count: int, concurrency: int,
                             game_id: int = 9943) -> LoadFigures:
-    """Send `count` signed pay notifications for new orders, `concurrency` at a time."""
+    """Send `count` signed pay notifications for new orders, `concurrency` at a time.
+
+    Raises aiohttp.ClientError when the daemon cannot be reached.
+    """
     orders = sandbox.jogos.add_orders(game_id, count)
     figures = LoadFigures()
     connector = aiohttp.TCPConnector(limit=concurrency)
@@ -61,14 +65,8 @@ async def notification_load(sandbox: Sandbox, url: str, *, count: int, concurren
             else:
                 figures.refused += 1
 
-        gate = asyncio.Semaphore(concurrency)
-
-        async def bounded(order: dict[str, object]) -> None:
-            async with gate:
-                await one(order)
-
         started = time.perf_counter()
-        await asyncio.gather(*(bounded(order) for order in orders))
+        await run_bounded(orders, one, concurrency)
         figures.wall_s = time.perf_counter() - started
     return figures
 

@@ -1,4 +1,4 @@
-"""The HTTP sink against the game-server simulator mounted under a path prefix: the signature
+"""The game-server client against the simulator mounted under a path prefix: the signature
 covers the whole path requested."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ import time
 import aiohttp
 import pytest
 
+from reconciler.clients.game_server import GameServerClient
 from reconciler.clients.retry import PermanentError, RequestStats, RetryPolicy
-from reconciler.clients.sink import SinkClient
 from reconciler.sandbox.orders import OrderMix
 from reconciler.sandbox.runner import Sandbox, SandboxOptions
 
@@ -18,9 +18,9 @@ def behind(prefix: str) -> SandboxOptions:
     return SandboxOptions(mix=OrderMix(count=1, seed=3), game_server_prefix=prefix)
 
 
-def sink(sandbox: Sandbox, http: aiohttp.ClientSession, url: str, *,
-         secret: str | None = None) -> SinkClient:
-    return SinkClient(http, url=url, client_id=sandbox.options.s2s_client_id,
+def game_server(sandbox: Sandbox, http: aiohttp.ClientSession, url: str, *,
+         secret: str | None = None) -> GameServerClient:
+    return GameServerClient(http, url=url, client_id=sandbox.options.s2s_client_id,
                       secret=secret or sandbox.options.s2s_secret,
                       retry=RetryPolicy(1, 0.01, 0.01), timeout_s=5, stats=RequestStats(),
                       clock=time.time)
@@ -32,7 +32,7 @@ async def test_grant_and_revoke_under_a_prefix(sandbox: Sandbox,
                                                http: aiohttp.ClientSession) -> None:
     url = sandbox.urls["game_server"]
     assert url.endswith(sandbox.options.game_server_prefix)
-    client = sink(sandbox, http, url)
+    client = game_server(sandbox, http, url)
     granted = await client.send("/grant", {"player_id": "p", "order_id": "o1",
                                            "idempotency_token": "grant:9943:o1"})
     assert granted == {"ok": True, "replayed": False}
@@ -45,7 +45,7 @@ async def test_grant_and_revoke_under_a_prefix(sandbox: Sandbox,
 @pytest.mark.parametrize("sandbox_options", [behind("/studio")])
 async def test_query_and_final_slash_of_the_url(sandbox: Sandbox,
                                                 http: aiohttp.ClientSession) -> None:
-    client = sink(sandbox, http, sandbox.urls["game_server"] + "/?tenant=a%20b")
+    client = game_server(sandbox, http, sandbox.urls["game_server"] + "/?tenant=a%20b")
     target = client.target("/grant")
     assert (target.raw_path, target.raw_query_string) == ("/studio/grant", "tenant=a%20b")
     assert (await client.send("/grant", {"player_id": "p", "order_id": "o2"}))["ok"] is True
@@ -54,7 +54,7 @@ async def test_query_and_final_slash_of_the_url(sandbox: Sandbox,
 @pytest.mark.parametrize("sandbox_options", [behind("/studio")])
 async def test_wrong_secret_is_refused_not_retried(sandbox: Sandbox,
                                                    http: aiohttp.ClientSession) -> None:
-    client = sink(sandbox, http, sandbox.urls["game_server"], secret="not-the-secret")
+    client = game_server(sandbox, http, sandbox.urls["game_server"], secret="not-the-secret")
     with pytest.raises(PermanentError):
         await client.send("/grant", {"player_id": "p", "order_id": "o3"})
     assert sandbox.game_server.rejected == {"BadSignature": 1} and not sandbox.game_server.grants

@@ -1,10 +1,13 @@
-"""A studio's own game server as the fulfilment target: POST /grant and /revoke, signed with
-the service-to-service HMAC scheme.
+"""The game server (a studio's own server that keeps its players' items) as the fulfilment
+target: POST /grant and /revoke, signed with the service-to-service HMAC scheme.
 
 Rules: the configured URL may carry a path prefix (`https://game.example/studio`); an endpoint
 is appended to that path and any query of the URL is kept. The signed PATHNAME is the whole
 path of the URL actually requested, percent-encoded as sent (`/studio/grant`), computed from
 the very URL object that is sent; as the spec's PATHNAME, it excludes the query string.
+"Game server" is this target's one name in code; the operator's settings (`SINK_URL`,
+`SINK_CLIENT_ID`, `SINK_SECRET`, `RECONCILER_FULFILMENT=http`) and the metrics labels
+(`sink/grant`, `sink/revoke`) keep their published names.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from reconciler.clients.http import post_json
 from reconciler.clients.retry import PermanentError, RequestStats, RetryPolicy, TransientError
 
 
-class SinkClient:
+class GameServerClient:
     """Sends grants and revocations to a game server."""
 
     def __init__(self, session: aiohttp.ClientSession, *, url: str, client_id: str,
@@ -39,7 +42,7 @@ class SinkClient:
         self.clock = clock
 
     def __repr__(self) -> str:
-        return f"SinkClient(url={self.url!r}, client_id={self.client_id!r})"
+        return f"GameServerClient(url={self.url!r}, client_id={self.client_id!r})"
 
     def target(self, path: str) -> URL:
         """The URL of endpoint `path` (`/grant`) under the configured URL: its path prefix
