@@ -1,1 +1,2 @@
-"""Scheduled job entry points: thin functions that wire configuration and call the engine."""
+"""Scheduled jobs: thin functions of the daemon's Runtime that call the engine through it,
+log a failure and let the schedule go on (runtime.schedule runs them)."""

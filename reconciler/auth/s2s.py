@@ -140,13 +140,15 @@ class NonceStore(Protocol):
 
 
 class MemoryNonceStore:
-    """A NonceStore in a dict, pruned of expired entries as it goes (tests, sandbox)."""
+    """A NonceStore in a dict (tests, sandbox). It reads no clock: a nonce is kept until
+    `prune(now_s)` is called with a time past its window (the daemon keeps its nonces in the
+    ledger and prunes them on every drain)."""
 
     def __init__(self) -> None:
         self._seen: dict[tuple[str, str], int] = {}
 
     def remember(self, client_id: str, nonce: str, expires_at_s: int) -> bool:
-        """Record (client_id, nonce); False when it was already recorded and not expired."""
+        """Record (client_id, nonce); False when it is recorded already (until pruned)."""
         key = (client_id, nonce)
         if key in self._seen:
             return False

@@ -22,7 +22,7 @@ GET_ORDERS = "/api/gamepay/getOrders"
 ARRIVED = "/api/gamepay/webhook/arrivedorder"
 SUCCESS_CODES = frozenset({"200", "SUCCESS"})
 SYSTEM_ERROR = "500"
-MAX_PAGE_FIELD = 10**9  # total, totalPage, currentPage, pageSize beyond this are nonsense
+MAX_PAGE_FIELD = 10**9  # total, currentPage, pageSize beyond this are nonsense
 # The flat reading names no list for the rows: `content` as in the example, or a usual name.
 ROW_LISTS = ("content", "list", "records", "rows", "data")
 
@@ -31,8 +31,7 @@ ROW_LISTS = ("content", "list", "records", "rows", "data")
 class Page:
     """One page of getOrders; `content` rows are unparsed (the engine parses them)."""
 
-    total: int
-    total_pages: int
+    total: int  # `totalPage` is not read: the engine counts pages from `total`
     current_page: int
     page_size: int
     content: list[Any]
@@ -71,7 +70,6 @@ def page_of(answer: dict[str, Any], page_no: int, page_size: int) -> Page:
         raise TransientError("Jogos getOrders answer has no list of rows (page.content)")
     return Page(
         total=_int(holder.get("total"), "total"),
-        total_pages=_int(holder.get("totalPage"), "totalPage"),
         current_page=_int(holder.get("currentPage", page_no), "currentPage"),
         page_size=_int(holder.get("pageSize", page_size), "pageSize"),
         content=rows,

@@ -1,5 +1,7 @@
 """One pass: fetch -> record -> plan -> record intent -> act -> record outcome.
 
-Rules: the engine owns no HTTP or SQL of its own; it calls clients/ and ledger/. Time comes from
-the injected clock. One summary per pass.
+Rules: the engine speaks no HTTP and writes no SQL itself: it calls clients/ and ledger/.
+`open_engine` creates the one HTTP session the clients share (and that a daemon lends to its
+other clients) and opens the ledger, and closes both. Time comes from the injected clock. One
+summary per pass.
 """

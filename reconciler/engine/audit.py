@@ -1,7 +1,8 @@
 """Gather the three books for the audit: read the store (no writes), the ledger, and the
-inventories of the players whose grants were revoked.
+inventories of the players whose grants were revoked; compare them and record the report.
 
-Rules: read-only towards Jogos and PGOS; the only ledger write is the audit's run record.
+Rules: read-only towards Jogos and PGOS; the only ledger write is the audit's record.
+`audit_report` is the one audit that `reconciler audit` and the daemon's audit job both run.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from reconciler.core.states import EffectState
 from reconciler.engine.effects import PgosFulfilment
 from reconciler.engine.fetch import fetch_orders
 from reconciler.engine.passes import Engine
+from reconciler.report import document
 
 
 async def gather(engine: Engine, *, until_s: int | None = None) -> Books:
@@ -58,3 +60,18 @@ async def run_audit(engine: Engine, *, since_s: int | None = None,
     """Gather and compare. Raises what `gather` raises."""
     books = await gather(engine, until_s=until_s)
     return audit(books, since_s=since_s, until_s=until_s), books
+
+
+async def audit_report(engine: Engine, *, since_s: int | None = None, until_s: int | None = None,
+                       threshold: int = 0) -> dict[str, Any]:
+    """Run the audit, record its summary (everything but the items) in the ledger for
+    /ops/audit/latest, and return the report document (`status` "ok" within `threshold`).
+
+    Raises what `gather` raises, and LedgerError when the summary cannot be recorded.
+    """
+    result, books = await run_audit(engine, since_s=since_s, until_s=until_s)
+    doc = document(result, games=engine.game_ids, as_of_s=books.as_of_s, since_s=since_s,
+                   until_s=until_s, threshold=threshold)
+    summary = {k: v for k, v in doc.items() if k != "items"}
+    engine.ledger.record_audit(summary, str(doc["status"]), int(engine.clock()))
+    return doc

@@ -174,3 +174,10 @@ async def confirm_notes(engine: Engine, notes: Sequence[Note]) -> Counter[str]:
         if rows:
             outcome.update(await settle_orders(engine, rows))
     return outcome
+
+
+async def confirm_waiting(engine: Engine) -> Counter[str]:
+    """Search the store again for the notifications still waiting for it (the drain's share;
+    a fresh one is searched for as it arrives). Raises what `confirm_notes` raises."""
+    waiting = engine.ledger.pending_notes(engine.game_ids)
+    return await confirm_notes(engine, waiting) if waiting else Counter()

@@ -88,8 +88,11 @@ class Engine:
                         self.clock, self.locks, self.stopping)
 
     def plan_for(self, orders: list[Order]) -> list[Action]:
-        """The plan for these orders against the ledger as it is now."""
-        game_ids = self.game_ids
+        """The plan for these orders against the ledger as it is now (read for their games
+        only)."""
+        if not orders:
+            return []
+        game_ids = sorted({o.game_id for o in orders})
         return plan(orders, self.ledger.view(game_ids, [o.key for o in orders]),
                     {g.game_id: g.catalog for g in self.games},
                     self.ledger.links(game_ids), self.policy)

@@ -26,21 +26,19 @@ from reconciler.core.models import (
     notification_kind,
     parse_order,
 )
-from reconciler.core.notify import NoteStatus, Trust
-from reconciler.engine.passes import settle_orders
-from reconciler.errors import AuthError, ConfigError, UpstreamError
-from reconciler.ledger import DatabaseError
-from reconciler.ledger.inbox import Note, note_id
-from reconciler.ledger.links import LinkOutcome, link_checked
+from reconciler.errors import AuthError, ConfigError, LedgerError, UpstreamError
+from reconciler.ledger.links import LinkOutcome
+from reconciler.runtime import Runtime
 from reconciler.server import metrics as server_metrics
-from reconciler.server.state import DaemonState
+from reconciler.server.guard import GuardFigures
 
 log = logging.getLogger("reconciler.server")
 PLAYER_ID = re.compile(r"[A-Za-z0-9_.:@-]{1,128}")  # ASCII: at most 128 bytes
 SERVER_NAME = "reconciler"
-STATE: web.AppKey[DaemonState] = web.AppKey("state", DaemonState)
+STATE: web.AppKey[Runtime] = web.AppKey("state", Runtime)
 COUNTS: web.AppKey[server_metrics.CountsCache] = web.AppKey("counts",
                                                             server_metrics.CountsCache)
+CONNECTIONS: web.AppKey[GuardFigures] = web.AppKey("connections", GuardFigures)
 
 
 def jogos_answer(code: str, msg: str, status: int) -> web.Response:
@@ -51,11 +49,12 @@ def jogos_answer(code: str, msg: str, status: int) -> web.Response:
 async def notification(request: web.Request) -> web.Response:
     """POST <notify_path>: a Jogos payment or refund notification.
 
-    Verified over the raw body, recorded durably, then answered. With `notify.trust = store`
-    (the default) nothing moves until getOrders shows the order (server.confirmer); with
-    `signature` the order is applied and settled at once, unless it would change the user or
-    product of a known order (a conflict). Without `paytype` the kind follows `refundStatus`
-    (see notification_kind); malformed values get 305.
+    Verified over the raw body, then taken in by the runtime (recorded durably; what follows
+    runs after the answer): with `notify.trust = store` (the default) nothing moves until
+    getOrders shows the order (runtime.confirmer); with `signature` the order is applied and
+    settled at once, unless it would change the user or product of a known order (a
+    conflict). Without `paytype` the kind follows `refundStatus` (see notification_kind);
+    malformed values get 305; a ledger failure gets 500.
     """
     state = request.app[STATE]
     raw = await request.read()
@@ -85,46 +84,24 @@ async def notification(request: web.Request) -> web.Response:
     except MalformedOrder as exc:
         state.count("malformed")
         return jogos_answer("305", f"Required parameter is missing: {exc.reason}", 400)
-    ledger, now = state.engine.ledger, int(state.engine.clock())
-    store_trust = state.config.daemon.notify_trust is Trust.STORE
     try:
-        if store_trust:
-            status = NoteStatus.PENDING if ledger.record_notification(
-                told, paytype, raw, now) else None
-        else:
-            status = ledger.record_notified_order(told, paytype, raw, now)
-    except DatabaseError:
+        state.take_in_notification(told, paytype, raw)
+    except LedgerError:
         log.exception("notification for %s not recorded", told.order_id)
-        state.count("error")
         return jogos_answer("500", "System error", 500)
-    if status is None:
-        state.count("duplicate")
-        return jogos_answer("200", "Success", 200)
-    state.count(paytype)
-    if state.stopping:
-        return jogos_answer("200", "Success", 200)  # recorded: the next start settles it
-    if status is NoteStatus.PENDING:
-        state.confirmer.submit(Note(note_id(raw), paytype, told, 0))
-    elif status is NoteStatus.CONFLICT:
-        state.count("conflict")
-        log.warning("notification for %s/%s would rewrite the order: recorded as a conflict, "
-                    "not applied", told.game_id, told.order_id)
-    else:
-        order = ledger.orders([told.key])
-        state.spawn(settle_orders(state.engine, order), f"settle {told.order_id}")
-    return jogos_answer("200", "Success", 200)
+    return jogos_answer("200", "Success", 200)  # a duplicate too: it changed nothing
 
 
 class PeekNonces:
     """A NonceStore that only checks: the nonce is spent later, once the request is known to
     be acceptable, so that a rejected request writes nothing."""
 
-    def __init__(self, state: DaemonState) -> None:
+    def __init__(self, state: Runtime) -> None:
         self.state = state
 
     def remember(self, client_id: str, nonce: str, expires_at_s: int) -> bool:
         """True when the nonce was not used yet (nothing is written)."""
-        return not self.state.engine.ledger.nonce_seen(client_id, nonce)
+        return not self.state.nonce_seen(client_id, nonce)
 
 
 def unauthorized() -> web.Response:
@@ -142,7 +119,7 @@ def refused(request: web.Request, reason: str) -> web.Response:
     return unauthorized()
 
 
-def authenticate(request: web.Request, state: DaemonState) -> s2s.Verified | web.Response:
+def authenticate(request: web.Request, state: Runtime) -> s2s.Verified | web.Response:
     """Service-to-service authentication of /link and /ops/ (nonce checked, not yet spent).
 
     Any failure is unauthorized(). `api_key` in the query string counts only when the operator
@@ -160,15 +137,14 @@ def authenticate(request: web.Request, state: DaemonState) -> s2s.Verified | web
         return refused(request, f"{type(exc).__name__}: {exc}")
 
 
-def spend_nonce(request: web.Request, state: DaemonState,
+def spend_nonce(request: web.Request, state: Runtime,
                 verified: s2s.Verified) -> web.Response | None:
     """Record the request's nonce (in the ledger, so it survives restarts) just before a
     successful answer; a 401 answer when a concurrent twin spent it first. Refused requests
     never spend their nonce, so they write nothing."""
     nonce = s2s.header(request.headers, "yac-nonce") or ""
     timestamp = int(s2s.header(request.headers, "yac-timestamp") or 0)
-    if state.engine.ledger.remember(verified.client_id, nonce,
-                                    timestamp + state.config.daemon.ops_window_s):
+    if state.spend_nonce(verified.client_id, nonce, timestamp + state.config.daemon.ops_window_s):
         return None
     return refused(request, "ReplayedNonce: spent by a concurrent twin")
 
@@ -213,23 +189,18 @@ async def link(request: web.Request) -> web.Response:
     except (UpstreamError, ConfigError):
         log.exception("public key unavailable")
         return web.json_response({"error": "public key unavailable"}, status=503)
-    ledger = state.engine.ledger
     game_id = int(user.game_id)
     replayed = spend_nonce(request, state, verified)
     if replayed is not None:
         return replayed
-    outcome = link_checked(ledger.db, game_id, user.user_id, player_id,
-                           int(state.engine.clock()), source=f"token:{verified.client_id}",
-                           allow_relink=state.config.daemon.link_allow_relink)
+    outcome, waiting = state.link_user(game_id, user.user_id, player_id,
+                                       source=f"token:{verified.client_id}")
     if outcome is LinkOutcome.CONFLICT:
         log.info("link refused: user %s of game %s is linked to another player",
                  user.user_id, game_id)
         return web.json_response({"error": "user is linked to another player"}, status=409)
-    waiting = ledger.orders(ledger.waiting_for_user(game_id, user.user_id))
-    if waiting and not state.stopping:
-        state.spawn(settle_orders(state.engine, waiting), f"settle user {user.user_id}")
     return web.json_response({"linked": True, "user_id": user.user_id, "game_id": game_id,
-                              "outcome": outcome.value, "orders_waiting": len(waiting)})
+                              "outcome": outcome.value, "orders_waiting": waiting})
 
 
 async def ops_order(request: web.Request) -> web.Response:
@@ -274,7 +245,7 @@ async def ops_audit(request: web.Request) -> web.Response:
     return spend_nonce(request, state, verified) or web.json_response(run)
 
 
-def health(state: DaemonState) -> dict[str, Any]:
+def health(state: Runtime) -> dict[str, Any]:
     """Liveness with the age of the last successful pass."""
     now = time.time()
     age = None if state.last_pass_ok_s is None else round(now - state.last_pass_ok_s, 1)
@@ -298,7 +269,7 @@ async def metrics(request: web.Request) -> web.Response:
     if not server_metrics.authorised(request, state):
         return web.json_response({"error": "unauthorized"}, status=401,
                                  headers={"WWW-Authenticate": "Bearer"})
-    body = await server_metrics.render(state, request.app[COUNTS])
+    body = await server_metrics.render(state, request.app[COUNTS], request.app[CONNECTIONS])
     return web.Response(body=body, content_type="text/plain", charset="utf-8",
                         headers={"X-Content-Type-Options": "nosniff"})
 
@@ -335,8 +306,9 @@ async def errors(request: web.Request, handler: Any) -> web.StreamResponse:
         return web.json_response({"error": "internal error"}, status=500)
 
 
-def build_app(state: DaemonState) -> web.Application:
-    """The daemon's aiohttp application."""
+def build_app(state: Runtime) -> web.Application:
+    """The daemon's aiohttp application (its connection figures under CONNECTIONS, for the
+    listener to count into)."""
     app = web.Application(client_max_size=state.config.daemon.max_body_bytes,
                           middlewares=[errors, body_deadline])
     app[STATE] = state
@@ -346,6 +318,7 @@ def build_app(state: DaemonState) -> web.Application:
     # process-wide, and the daemon's process serves nothing else.
     web_response.SERVER_SOFTWARE = SERVER_NAME  # type: ignore[attr-defined]
     app[COUNTS] = server_metrics.CountsCache(state.config.daemon.metrics_cache_s)
+    app[CONNECTIONS] = GuardFigures()
     app.router.add_post(state.config.daemon.notify_path, notification)
     app.router.add_post("/link", link)
     app.router.add_get("/ops/orders/{game_id}/{order_id}", ops_order)

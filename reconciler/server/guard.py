@@ -55,11 +55,11 @@ class ConnectionGuard:
     """A protocol factory wrapping aiohttp's, with the limits above."""
 
     def __init__(self, factory: Callable[[], asyncio.Protocol], *, max_connections: int,
-                 header_timeout_s: float) -> None:
+                 header_timeout_s: float, figures: GuardFigures | None = None) -> None:
         self.factory = factory
         self.max_connections = max_connections
         self.header_timeout_s = header_timeout_s
-        self.figures = GuardFigures()
+        self.figures = figures if figures is not None else GuardFigures()
 
     def __call__(self) -> asyncio.Protocol:
         return _Guarded(self)
@@ -147,10 +147,12 @@ class RateLimitFilter(logging.Filter):
 
 async def listen(factory: Callable[[], asyncio.Protocol], host: str, port: int, *,
                  max_connections: int, header_timeout_s: float,
+                 figures: GuardFigures | None = None,
                  **server_options: Any) -> tuple[asyncio.Server, ConnectionGuard]:
-    """Listen on host:port with a guarded protocol factory. Raises OSError (port taken)."""
+    """Listen on host:port with a guarded protocol factory, counting into `figures` (new ones
+    when not given). Raises OSError (port taken)."""
     guard = ConnectionGuard(factory, max_connections=connection_cap(max_connections),
-                            header_timeout_s=header_timeout_s)
+                            header_timeout_s=header_timeout_s, figures=figures)
     logging.getLogger("asyncio").addFilter(RateLimitFilter())
     server = await asyncio.get_running_loop().create_server(guard, host, port, **server_options)
     return server, guard

@@ -20,7 +20,8 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from reconciler.ledger import LedgerCounts, read_counts
-from reconciler.server.state import DaemonState
+from reconciler.runtime import Runtime
+from reconciler.server.guard import GuardFigures
 
 
 @dataclass
@@ -33,7 +34,7 @@ class CountsCache:
     refreshes: int = 0
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
-    async def get(self, state: DaemonState) -> LedgerCounts:
+    async def get(self, state: Runtime) -> LedgerCounts:
         """Counts at most `max_age_s` old. Raises LedgerError when the ledger cannot be read."""
         if self.counts is not None and time.monotonic() - self.read_at_s < self.max_age_s:
             return self.counts
@@ -48,10 +49,12 @@ class CountsCache:
 class Collector:
     """The metric families of one scrape."""
 
-    def __init__(self, state: DaemonState, counts: LedgerCounts, refreshes: int) -> None:
+    def __init__(self, state: Runtime, counts: LedgerCounts, refreshes: int,
+                 connections: GuardFigures) -> None:
         self.state = state
         self.counts = counts
         self.refreshes = refreshes
+        self.connections = connections
 
     def collect(self) -> Iterator[Metric]:
         """Yield the metric families."""
@@ -82,7 +85,7 @@ class Collector:
         for outcome, n in state.notifications.items():
             notes.add_metric([outcome], n)
         yield notes
-        conns = state.connections
+        conns = self.connections
         open_now = GaugeMetricFamily("reconciler_connections_open", "Open HTTP connections")
         open_now.add_metric([], conns.open)
         yield open_now
@@ -117,7 +120,7 @@ class Collector:
         yield failures
 
 
-def authorised(request: web.Request, state: DaemonState) -> bool:
+def authorised(request: web.Request, state: Runtime) -> bool:
     """True when no token is configured, or the request carries it as a bearer token."""
     token = state.config.daemon.metrics_token
     if token is None:
@@ -127,10 +130,10 @@ def authorised(request: web.Request, state: DaemonState) -> bool:
     return hmac.compare_digest(given.encode(), expected.encode())
 
 
-async def render(state: DaemonState, cache: CountsCache) -> bytes:
+async def render(state: Runtime, cache: CountsCache, connections: GuardFigures) -> bytes:
     """The exposition text. Raises LedgerError."""
     counts = await cache.get(state)
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(Collector(state, counts, cache.refreshes))
+    registry.register(Collector(state, counts, cache.refreshes, connections))
     text: Any = generate_latest(registry)
     return bytes(text)

@@ -146,6 +146,15 @@ def test_replayed_nonce_is_refused() -> None:
         verify(hmac_headers(), store=store)
 
 
+def test_memory_nonces_are_kept_until_pruned_past_their_window() -> None:
+    store = s2s.MemoryNonceStore()
+    assert store.remember("c", "n", expires_at_s=100)
+    store.prune(now_s=100)  # still inside its window
+    assert not store.remember("c", "n", expires_at_s=100)
+    store.prune(now_s=101)
+    assert store.remember("c", "n", expires_at_s=400)
+
+
 def test_nonce_is_not_spent_by_a_rejected_request() -> None:
     store = s2s.MemoryNonceStore()
     with pytest.raises(BadSignature):

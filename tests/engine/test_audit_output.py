@@ -1,10 +1,8 @@
-"""`reconciler audit --output`: the report file is 0600, a looser one is tightened (warned);
-the daemon's own audit warns above its threshold."""
+"""`reconciler audit --output`: the report file is 0600, a looser one is tightened (warned)."""
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import stat
 import sys
@@ -12,13 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from jobs.audit import audit as audit_job
-from reconciler.clients.public_key import PublicKeyCache
-from reconciler.engine.passes import open_engine
 from reconciler.sandbox.orders import OrderMix
 from reconciler.sandbox.runner import Sandbox, SandboxOptions
-from reconciler.server.state import DaemonState
-from tests.engine.conftest import ConfigFactory
 
 
 @pytest.fixture
@@ -59,20 +52,3 @@ async def test_report_files_are_private(sandbox: Sandbox, catalog_path: Path,
     assert loose.read_text().startswith("class,game_id,order_id,detail")
     assert "loose.csv was readable by others (mode 0644); tightened to 0600" in err
     assert sandbox.options.shared_key not in err
-
-
-async def test_daemon_audit_above_threshold_is_a_warning(
-        sandbox: Sandbox, make_config: ConfigFactory,
-        caplog: pytest.LogCaptureFixture) -> None:
-    """The daemon's morning audit is the default one: above its threshold it warns (what the
-    `reconciler audit` unit signals with exit 3 and OnFailure=)."""
-    config = make_config()
-    async with open_engine(config) as engine:
-        assert engine.session is not None
-        keys = PublicKeyCache(engine.session, config.jogos.public_key_url)
-        state = DaemonState(config, engine, keys, {})
-        with caplog.at_level(logging.INFO, logger="jobs.audit"):
-            await audit_job(state)  # no pass yet: every paid order is paid_not_granted
-    (record,) = [r for r in caplog.records if r.name == "jobs.audit"]
-    assert record.levelno == logging.WARNING
-    assert record.getMessage().startswith("audit: over_threshold, ")

@@ -22,15 +22,12 @@ from hypothesis import strategies as st
 
 from reconciler.auth import jogos as jogos_auth
 from reconciler.auth import s2s
-from reconciler.clients.public_key import PublicKeyCache
 from reconciler.config import build_config
-from reconciler.daemon import ops_clients
-from reconciler.engine.passes import open_engine
 from reconciler.ledger import Ledger
+from reconciler.runtime import Runtime, open_runtime
 from reconciler.sandbox.orders import OrderMix
 from reconciler.sandbox.runner import SANDBOX_CATALOG, Sandbox, SandboxOptions
 from reconciler.server.app import build_app
-from reconciler.server.state import DaemonState
 
 OPS_ID, OPS_SECRET = "ops", "RnV6emluZ09wc0tleTEyMzQ1Ng"
 TRIED: Counter[str] = Counter()
@@ -44,7 +41,7 @@ def sandbox_options() -> SandboxOptions:
 class Target:
     """The daemon's app served in-process, with what a fuzz case needs."""
 
-    def __init__(self, url: str, state: DaemonState, sandbox: Sandbox) -> None:
+    def __init__(self, url: str, state: Runtime, sandbox: Sandbox) -> None:
         self.url = url
         self.state = state
         self.sandbox = sandbox
@@ -63,9 +60,7 @@ async def target(sandbox: Sandbox, tmp_path: Path) -> AsyncIterator[Target]:
         "RECONCILER_DB": str(tmp_path / "ledger.db"), "RECONCILER_IDENTITY": "same",
         "OPS_CLIENT_ID": OPS_ID, "OPS_HMAC_SECRET": OPS_SECRET,
         "RECONCILER_MAX_BODY_BYTES": "16384"})
-    async with open_engine(config) as engine, aiohttp.ClientSession() as session:
-        state = DaemonState(config, engine, PublicKeyCache(session, config.jogos.public_key_url),
-                            ops_clients(config))
+    async with open_runtime(config) as state:
         state.trigger_pass = lambda: None
         runner = web.AppRunner(build_app(state), access_log=None)
         await runner.setup()

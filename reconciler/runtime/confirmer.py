@@ -17,7 +17,7 @@ from reconciler.engine.confirm import confirm_notes
 from reconciler.engine.passes import Engine
 from reconciler.ledger.inbox import Note
 
-log = logging.getLogger("reconciler.server")
+log = logging.getLogger("reconciler.server")  # the name its log lines always had
 
 
 class Confirmer:
