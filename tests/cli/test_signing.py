@@ -1,25 +1,13 @@
-"""The command line: `sign` output for each scheme, `config` masking, error exits."""
+"""`reconciler sign`: the headers of each scheme, against the specs' examples; clear errors."""
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from reconciler.auth import pgos
-from reconciler.cli import main
+from tests.cli.conftest import headers, run
 
 SERVER = "LTRN-NANI-D3TK-YQBM-MOUX"
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def headers(out: str) -> dict[str, str]:
-    return dict(line.split(": ", 1) for line in out.strip().splitlines())
 
 
 def test_sign_jogos(capsys: pytest.CaptureFixture[str]) -> None:
@@ -101,30 +89,3 @@ def test_sign_missing_key_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -
     code, _, err = run(capsys, "sign", "jogos", "--body", "{}")
     assert code == 1
     assert "--secret or --secret-file" in err
-
-
-def test_config_command_masks_secrets(capsys: pytest.CaptureFixture[str], tmp_path: Path,
-                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    catalog = tmp_path / "c.toml"
-    catalog.write_text('[products."1"]\ncurrency = [{ code = "G", amount = 1 }]\n')
-    for name, value in {
-        "JOGOS_GAME_ID": "9943", "JOGOS_SHARED_KEY": "very-private-shared-1",
-        "PGOS_CLI_URL": "http://127.0.0.1:1", "PGOS_TITLE_ID": "5",
-        "PGOS_TITLE_REGION_ID": "d_5_123", "PGOS_SERVER_KEY": "LTRN-Q7WZ-K2PA-9MDX-R4TB",
-        "RECONCILER_CATALOG": str(catalog),
-    }.items():
-        monkeypatch.setenv(name, value)
-    code, out, err = run(capsys, "config")
-    assert code == 0, err
-    assert "very-private-shared-1" not in out and "Q7WZ" not in out
-    assert "LTRN-**********" in out
-    monkeypatch.setenv("JOGOS_GAME_ID", "abc")
-    code, out, err = run(capsys, "config")
-    assert code == 1 and "JOGOS_GAME_ID" in err
-
-
-def test_python_dash_m() -> None:
-    result = subprocess.run([sys.executable, "-m", "reconciler", "--version"],
-                            capture_output=True, text=True, check=False)
-    assert result.returncode == 0
-    assert result.stdout.startswith("reconciler ")

@@ -26,7 +26,10 @@ ONCE = RetryPolicy(max_attempts=1)
 
 
 def _client(config: Config, session: aiohttp.ClientSession, game_id: int | None) -> PgosClient:
-    """The PGOS client of the chosen (or only/first) game. Raises ConfigError."""
+    """The PGOS client of the game chosen with --game (without it, the first configured).
+
+    Raises ConfigError when that game is not configured or has no PGOS title region.
+    """
     games = [g for g in config.games if game_id is None or g.jogos.game_id == game_id]
     if not games:
         raise ConfigError(f"--game {game_id}: not a configured game")
@@ -110,7 +113,7 @@ def cmd_pgos_help(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_pgos_parser(sub: Any) -> None:
+def add_pgos(sub: Any) -> None:
     """Register `pgos help` and `pgos call` on the top-level subparsers."""
     pgos_cmd = sub.add_parser("pgos", help="PGOS utilities: help, call")
     pgos_sub = pgos_cmd.add_subparsers(dest="pgos_command", required=True)

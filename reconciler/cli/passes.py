@@ -1,0 +1,146 @@
+"""`reconciler catch-up`, `demo` and `audit`: one pass, the sandbox's demo, the audit report.
+
+Rules: thin: parse, load the configuration, call the engine, print. Exit 0 when everything
+settled (or the audit is within its threshold), 3 when something needs attention, 1 on error
+(`main` turns a ReconcilerError into 1). The progress display is chosen here: a live bar on a
+terminal, log lines otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from reconciler.config import load_config
+from reconciler.core.jsontext import is_number
+from reconciler.engine.passes import describe, open_engine, run_pass, summary_line
+from reconciler.errors import ConfigError
+from reconciler.progress import LogProgress, TerminalProgress
+
+
+def _progress() -> TerminalProgress | LogProgress:
+    return TerminalProgress() if sys.stderr.isatty() else LogProgress()
+
+
+def cmd_catch_up(args: argparse.Namespace) -> int:
+    """One full pass now. Exit 0 when everything settled, 3 when something needs attention.
+
+    Raises ReconcilerError (configuration, upstream refusal); main turns it into exit 1.
+    """
+    config = load_config(args.config)
+
+    async def go() -> int:
+        progress = _progress()
+        async with open_engine(config, dry_run=args.dry_run) as engine:
+            report = await run_pass(engine, dry_run=args.dry_run, progress=progress)
+        progress.close()
+        if args.dry_run:
+            planned = {k: v for k, v in report.figures.items() if k.startswith("planned_")}
+            print(f"dry run: {report.figures.get('orders', 0)} orders, plan {planned or 'empty'}")
+            for action in report.actions[: args.show]:
+                print("  " + describe(action))
+            if len(report.actions) > args.show:
+                print(f"  ... and {len(report.actions) - args.show} more")
+            return 0
+        print(summary_line(report.figures, report.pending))
+        return 0 if report.settled else 3
+
+    return asyncio.run(go())
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """README's first command: sandbox + two full passes.
+
+    Raises ReconcilerError when a pass fails.
+    """
+    from reconciler.demo import prepare, run_demo
+
+    folder = Path(args.folder)
+    catalog = prepare(folder)
+    return asyncio.run(run_demo(folder, catalog.resolve(), args.orders, args.seed))
+
+
+def parse_time(text: str | None, flag: str) -> int | None:
+    """A Unix time from digits or a YYYY-MM-DD[THH:MM[:SS]] UTC date.
+
+    Raises ConfigError when it is neither.
+    """
+    if text is None:
+        return None
+    if is_number(text):
+        return int(text)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise ConfigError(f"{flag} {text!r}: expected YYYY-MM-DD or a Unix time") from exc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp())
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    """Three-way audit report. Exit 0 within the threshold, 3 above it, 1 on error.
+
+    Raises ConfigError (bad flags or configuration) and UpstreamError (a book unreadable).
+    """
+    from reconciler.engine.audit import audit_report
+    from reconciler.report import render
+
+    config = load_config(args.config)
+    since_s, until_s = parse_time(args.since, "--since"), parse_time(args.until, "--until")
+
+    async def go() -> dict[str, object]:
+        async with open_engine(config) as engine:
+            return await audit_report(engine, since_s=since_s, until_s=until_s,
+                                      threshold=args.threshold)
+
+    doc = asyncio.run(go())
+    text = render(doc, args.format)
+    if args.output:
+        from reconciler.private_files import write_private
+
+        write_private(Path(args.output), text)  # 0600: a report names orders and players
+        print(f"audit: {doc['status']}, {doc['total']} discrepancies -> {args.output}")
+    else:
+        sys.stdout.write(text)
+    return 0 if doc["status"] == "ok" else 3
+
+
+def add_catch_up(sub: Any) -> None:
+    """Register `catch-up` on the top-level subparsers."""
+    catch_up = sub.add_parser(
+        "catch-up", help="run one full reconciliation pass now",
+        description="Read every Jogos order, settle the differences, exit 0 when everything "
+        "is settled, 3 when something needs attention, 1 on error.",
+    )
+    catch_up.add_argument("--dry-run", action="store_true",
+                          help="print the plan and change nothing anywhere")
+    catch_up.add_argument("--show", type=int, default=20, help="dry run: actions to list")
+    catch_up.set_defaults(handler=cmd_catch_up)
+
+
+def add_demo(sub: Any) -> None:
+    """Register `demo` on the top-level subparsers."""
+    demo = sub.add_parser("demo", help="run the sandbox and two full passes against it")
+    demo.add_argument("--orders", type=int, default=5000, help="orders to generate")
+    demo.add_argument("--seed", type=int, default=1, help="seed of the generated orders")
+    demo.add_argument("--folder", default="state/demo", help="where the demo's files go")
+    demo.set_defaults(handler=cmd_demo)
+
+
+def add_audit(sub: Any) -> None:
+    """Register `audit` on the top-level subparsers."""
+    audit = sub.add_parser(
+        "audit", help="three-way audit report (exit 3 above the threshold)",
+        description="Compare the store, the ledger and the game; write a report.")
+    audit.add_argument("--format", choices=("json", "csv", "markdown", "html"), default="json")
+    audit.add_argument("--output", help="write to this file (default: standard output)")
+    audit.add_argument("--since", help="orders paid at or after (YYYY-MM-DD UTC or Unix time)")
+    audit.add_argument("--until", help="orders paid before (YYYY-MM-DD UTC or Unix time)")
+    audit.add_argument("--threshold", type=int, default=0,
+                       help="discrepancies tolerated before exit 3 (default 0)")
+    audit.set_defaults(handler=cmd_audit)
