@@ -36,13 +36,13 @@ def env_for(catalog: Path, **over: str) -> dict[str, str]:
 
 def test_environment_only(catalog_file: Path) -> None:
     config = build_config({}, env_for(catalog_file))
-    assert config.jogos.base_url == "https://api.jogos.com"
-    assert config.jogos.game_id == 9943
-    assert config.jogos.shared_key == Secret(SHARED)
-    assert config.pgos.backend_url == "https://cngz.server.pgos.intlgame.cn"
-    assert config.pgos.key.secret_id == "LTRN"
+    assert config.games[0].jogos.base_url == "https://api.jogos.com"
+    assert config.games[0].jogos.game_id == 9943
+    assert config.games[0].jogos.shared_key == Secret(SHARED)
+    assert config.games[0].pgos.backend_url == "https://cngz.server.pgos.intlgame.cn"
+    assert config.games[0].pgos.key.secret_id == "LTRN"
     assert config.db_path == Path("state/ledger.db")
-    assert len(config.catalog) == 1
+    assert len(config.games[0].catalog) == 1
 
 
 def test_environment_wins_over_file(catalog_file: Path, tmp_path: Path) -> None:
@@ -52,9 +52,9 @@ def test_environment_wins_over_file(catalog_file: Path, tmp_path: Path) -> None:
         '[pgos]\nbackend_url = "http://127.0.0.1:9/"\n'
     )
     config = load_config(file, env_for(catalog_file))
-    assert config.jogos.game_id == 9943
-    assert config.jogos.base_url == "https://api.jogospre.com"
-    assert config.pgos.backend_url == "http://127.0.0.1:9"
+    assert config.games[0].jogos.game_id == 9943
+    assert config.games[0].jogos.base_url == "https://api.jogospre.com"
+    assert config.games[0].pgos.backend_url == "http://127.0.0.1:9"
 
 
 def test_relative_catalog_in_file_is_beside_the_file(tmp_path: Path, catalog_file: Path) -> None:
@@ -62,7 +62,7 @@ def test_relative_catalog_in_file_is_beside_the_file(tmp_path: Path, catalog_fil
     file.write_text('[catalog]\npath = "catalog.toml"\n')
     env = env_for(catalog_file)
     del env["RECONCILER_CATALOG"]
-    assert load_config(file, env).catalog_path == catalog_file
+    assert load_config(file, env).games[0].catalog_path == catalog_file
 
 
 def test_secret_from_file(catalog_file: Path, tmp_path: Path) -> None:
@@ -70,7 +70,7 @@ def test_secret_from_file(catalog_file: Path, tmp_path: Path) -> None:
     secret_file.write_text(SHARED + "\n")
     env = env_for(catalog_file, JOGOS_SHARED_KEY_FILE=str(secret_file))
     del env["JOGOS_SHARED_KEY"]
-    assert build_config({}, env).jogos.shared_key.reveal() == SHARED
+    assert build_config({}, env).games[0].jogos.shared_key.reveal() == SHARED
 
 
 def test_secret_and_file_both_set_is_an_error(catalog_file: Path, tmp_path: Path) -> None:
@@ -131,7 +131,7 @@ def test_unreadable_and_invalid_catalog(tmp_path: Path) -> None:
 
 def test_secrets_never_in_repr(catalog_file: Path) -> None:
     config = build_config({}, env_for(catalog_file))
-    for text in (repr(config), str(config), f"{config}", repr(config.pgos.key)):
+    for text in (repr(config), str(config), f"{config}", repr(config.games[0].pgos.key)):
         assert SHARED not in text
         assert "NANI-D3TK" not in text
     assert set(config.secrets()) == {SHARED, SERVER}
@@ -162,7 +162,7 @@ def test_more_games_from_toml(catalog_file: Path, tmp_path: Path) -> None:
     assert [g.jogos.game_id for g in config.games] == [9943, 1220, 77]
     second, third = config.games[1], config.games[2]
     assert second.jogos.shared_key.reveal() == "twelve-twenty-key-1220"
-    assert second.pgos == config.pgos
+    assert second.pgos == config.games[0].pgos
     assert third.jogos.shared_key.reveal() == "seventy-seven-key-0077"
     assert third.pgos is not None and third.pgos.title_region_id == "cngz_5_999_test"
     assert third.pgos.key.secret_id == "ABCD"
@@ -260,11 +260,11 @@ def test_secrets_from_systemd_credentials(catalog_file: Path, tmp_path: Path) ->
     doc = {"games": [{"game_id": 1220, "shared_key_env": "KEY_1220",
                       "catalog": str(catalog_file)}]}
     config = build_config(doc, env)
-    assert config.jogos.shared_key == Secret("credential-shared-key-456")
-    assert config.pgos is not None and config.pgos.key.secret_id == "LTRN"
+    assert config.games[0].jogos.shared_key == Secret("credential-shared-key-456")
+    assert config.games[0].pgos is not None and config.games[0].pgos.key.secret_id == "LTRN"
     assert config.games[1].jogos.shared_key == Secret("second-game-credential-789")
-    assert build_config({}, env | {"JOGOS_SHARED_KEY": SHARED}).jogos.shared_key == Secret(
-        SHARED)
+    overridden = build_config({}, env | {"JOGOS_SHARED_KEY": SHARED})
+    assert overridden.games[0].jogos.shared_key == Secret(SHARED)
     with pytest.raises(ConfigError) as missing:
         build_config({}, {k: v for k, v in env.items() if k != "CREDENTIALS_DIRECTORY"})
     assert "JOGOS_SHARED_KEY: is required" in str(missing.value)

@@ -126,9 +126,11 @@ async def test_drift_misses_nothing(sandbox: Sandbox, make_config: ConfigFactory
 
 
 async def fetch_all(config: Config, concurrency: int) -> FetchResult:
+    game = config.game(9943)
+    assert game is not None
     async with aiohttp.ClientSession() as session:
-        client = JogosClient(session, base_url=config.jogos.base_url, game_id=9943,
-                             shared_key=config.jogos.shared_key.reveal(),
+        client = JogosClient(session, base_url=game.jogos.base_url, game_id=9943,
+                             shared_key=game.jogos.shared_key.reveal(),
                              retry=RetryPolicy(2, 0.01, 0.01), timeout_s=2,
                              stats=RequestStats())
         return await fetch_orders(client, page_size=50, concurrency=concurrency)
