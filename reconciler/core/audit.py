@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from reconciler.core.models import Order, RefundStatus
-from reconciler.core.states import EffectState
+from reconciler.core.states import UNSETTLED, EffectState
 
 S = EffectState
 FAILING_ATTEMPTS = 3
@@ -182,8 +182,8 @@ def audit(books: Books, *, since_s: int | None = None, until_s: int | None = Non
         if e.last_error == "clawback_shortfall":
             add(Item(Discrepancy.CLAWBACK_SHORTFALL, e.game_id, e.order_id,
                      "refund of spent currency or consumed items; revoke waits (policy fail)"))
-        elif e.state in (S.FAILED, S.ATTENTION) or (
-                e.state is not S.DONE and e.attempts >= FAILING_ATTEMPTS):
+        elif e.state in UNSETTLED and (  # stopped, or still in flight after many tries
+                e.state is not S.IN_FLIGHT or e.attempts >= FAILING_ATTEMPTS):
             add(Item(Discrepancy.FAILING_EFFECT, e.game_id, e.order_id,
                      f"{e.kind} {e.state.value} after {e.attempts} attempts: "
                      f"{e.last_error or ''}".strip()))
@@ -231,7 +231,7 @@ def figures(books: Books, effects: Iterable[EffectRow], since_s: int | None,
     oldest: int | None = None
     for e in effects:
         paid = orders.get((e.game_id, e.order_id))
-        if e.state is not S.DONE:
+        if e.state in UNSETTLED:
             oldest = e.created_s if oldest is None else min(oldest, e.created_s)
         if paid is None or e.state is not S.DONE:
             continue

@@ -3,17 +3,20 @@
 Rules: `plan` reads orders (as the store says now), the ledger's view of each order, the
 catalog, the player links and the policy, and returns actions; it never does I/O. Applying its
 actions and planning again yields nothing. Per order, actions come in the order they must run.
+The operator's policies live here, each applied in one place: adopt and identity by `plan`,
+clawback by `clawback` (targets only report what they could not take back).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from reconciler.core.catalog import Catalog, Product
 from reconciler.core.models import Order, RefundStatus, effect_id
-from reconciler.core.states import EffectState
+from reconciler.core.states import UNCERTAIN, EffectState
 from reconciler.errors import InvariantError
 
 S = EffectState
@@ -50,12 +53,44 @@ class Identity(StrEnum):
     LINKED = "linked"  # through links recorded in the ledger
 
 
+class ClawbackPolicy(StrEnum):
+    """What a revocation does with what it could not take back (spent currency, consumed
+    items)."""
+
+    FAIL = "fail"  # the revocation waits for attention; nothing is recorded as owed
+    NEGATIVE = "negative"  # currency is taken below zero; missing items become debts
+    DEBT = "debt"  # every shortfall becomes a debt; the revocation is done
+
+
 @dataclass(frozen=True, slots=True)
 class Policy:
-    """The operator's choices that change the plan."""
+    """The operator's choices: what the plan does (adopt, identity) and what a revocation
+    does with a shortfall (clawback)."""
 
     adopt: AdoptPolicy = AdoptPolicy.RECORD
     identity: Identity = Identity.LINKED
+    clawback: ClawbackPolicy = ClawbackPolicy.FAIL
+
+
+@dataclass(frozen=True, slots=True)
+class Clawback:
+    """What to do with a revocation's shortfalls (each a {kind, code, amount, ...} mapping)."""
+
+    overdraw: tuple[Mapping[str, Any], ...] = ()  # currency to take below zero
+    debts: tuple[Mapping[str, Any], ...] = ()  # recorded as owed; the revocation is done
+    waits: bool = False  # the revocation waits for attention
+
+
+def clawback(policy: ClawbackPolicy, shortfalls: Sequence[Mapping[str, Any]]) -> Clawback:
+    """Apply the clawback policy to what a revocation could not take back."""
+    if not shortfalls:
+        return Clawback()
+    if policy is ClawbackPolicy.FAIL:
+        return Clawback(waits=True)
+    if policy is ClawbackPolicy.NEGATIVE:
+        return Clawback(overdraw=tuple(s for s in shortfalls if s["kind"] == "currency"),
+                        debts=tuple(s for s in shortfalls if s["kind"] != "currency"))
+    return Clawback(debts=tuple(shortfalls))
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +122,24 @@ class Action:
         """The deterministic id of this action's effect."""
         return effect_id(self.kind.value, self.order.game_id, self.order.order_id)
 
+    def payload(self) -> dict[str, Any]:
+        """What this action's effect sends, recorded with its intent so that a re-send after a
+        crash is identical.
+
+        Raises InvariantError for a grant whose product or player the plan did not resolve.
+        """
+        if self.kind is ActionKind.REVOKE:
+            return {"grant": effect_id("grant", self.order.game_id, self.order.order_id)}
+        if self.kind is not ActionKind.GRANT:
+            return {}
+        if self.product is None or self.player_id is None:
+            raise InvariantError(f"grant of {self.order.order_id} without product or player")
+        return {
+            "product_id": self.product.product_id,
+            "items": [{"item_id": i.item_id, "amount": i.amount} for i in self.product.items],
+            "currency": [{"code": c.code, "amount": c.amount} for c in self.product.currency],
+        }
+
 
 def resolve_player(
     order: Order, identity: Identity, links: Mapping[tuple[int, str], str]
@@ -103,11 +156,11 @@ def plan_order(
 ) -> list[Action]:
     """The actions for one order, in the order they must run."""
     grant, revoke = book.grant, book.revoke
-    uncertain = grant in (S.IN_FLIGHT, S.FAILED)  # may have been applied: settle it first
+    uncertain = grant in UNCERTAIN  # may have been applied: settle it first
     # A delivery mark whose answer was lost is re-sent (harmless) so that it settles, whatever
     # the refund status became since.
     resettle_mark = [Action(ActionKind.MARK_DELIVERED, order)] if (
-        grant is S.DONE and book.arrived in (S.IN_FLIGHT, S.FAILED)) else []
+        grant is S.DONE and book.arrived in UNCERTAIN) else []
     if order.refund_status is RefundStatus.REFUNDED:
         actions = [Action(ActionKind.GRANT, order)] if uncertain else []
         if (grant is S.DONE or uncertain) and revoke not in (S.DONE, S.ATTENTION):
@@ -122,7 +175,7 @@ def plan_order(
     # Mark delivered when the store says not delivered, or when our last mark is uncertain
     # (a lost answer): sending it again is harmless and settles the effect.
     deliver = [Action(ActionKind.MARK_DELIVERED, order)] if book.arrived is not S.ATTENTION and (
-        not order.arrived or book.arrived in (S.IN_FLIGHT, S.FAILED)) else []
+        not order.arrived or book.arrived in UNCERTAIN) else []
     if grant is S.DONE:
         return deliver
     if uncertain:

@@ -2,6 +2,8 @@
 
 Rules: an effect is born `in_flight` (intent committed before the remote call) and ends `done`;
 `failed` will be retried by the next pass; `attention` waits for a person or a change.
+What "uncertain" and "unsettled" mean is written here once (UNCERTAIN, UNSETTLED); the plan, the
+ledger's queries, the executor and the audit use these names, never their own lists.
 Effects of an idempotent remote call (REPEATABLE_KINDS) may go from `done` back to
 `in_flight`: the store can forget a delivery mark, and sending it again is harmless.
 Any other transition is our bug and raises InvariantError.
@@ -17,7 +19,6 @@ from reconciler.errors import InvariantError
 class EffectState(StrEnum):
     """Where an effect stands."""
 
-    PLANNED = "planned"
     IN_FLIGHT = "in_flight"
     DONE = "done"
     FAILED = "failed"
@@ -26,8 +27,7 @@ class EffectState(StrEnum):
 
 S = EffectState
 TRANSITIONS: dict[EffectState | None, frozenset[EffectState]] = {
-    None: frozenset({S.PLANNED, S.IN_FLIGHT}),
-    S.PLANNED: frozenset({S.IN_FLIGHT}),
+    None: frozenset({S.IN_FLIGHT}),
     S.IN_FLIGHT: frozenset({S.IN_FLIGHT, S.DONE, S.FAILED, S.ATTENTION}),
     S.FAILED: frozenset({S.IN_FLIGHT}),
     S.ATTENTION: frozenset({S.IN_FLIGHT}),
@@ -37,12 +37,27 @@ TRANSITIONS: dict[EffectState | None, frozenset[EffectState]] = {
 
 REPEATABLE_KINDS = frozenset({"arrived"})
 
+# May have been applied remotely (its answer was lost, or it failed part-way): the next pass
+# settles it before anything else, with the same idempotency token.
+UNCERTAIN: tuple[EffectState, ...] = (S.FAILED, S.IN_FLIGHT)
+# Not done: what a pass reports as pending, in the order reports list it.
+UNSETTLED: tuple[EffectState, ...] = (S.FAILED, S.IN_FLIGHT, S.ATTENTION)
+
+
+def allowed(old: EffectState | None, new: EffectState, *, kind: str = "") -> bool:
+    """True when `old -> new` is an allowed transition for an effect of `kind`."""
+    return new in TRANSITIONS[old] or (
+        old is S.DONE and new is S.IN_FLIGHT and kind in REPEATABLE_KINDS)
+
+
+def sources(new: EffectState, *, kind: str = "") -> tuple[EffectState, ...]:
+    """The stored states from which an effect of `kind` may move to `new`."""
+    return tuple(old for old in EffectState if allowed(old, new, kind=kind))
+
 
 def check_transition(
     effect: str, old: EffectState | None, new: EffectState, *, kind: str = ""
 ) -> None:
     """Raises InvariantError when `old -> new` is not an allowed transition for `kind`."""
-    if old is S.DONE and new is S.IN_FLIGHT and kind in REPEATABLE_KINDS:
-        return
-    if new not in TRANSITIONS[old]:
+    if not allowed(old, new, kind=kind):
         raise InvariantError(f"effect {effect}: transition {old} -> {new} is not allowed")
