@@ -17,6 +17,7 @@ from typing import Any
 
 from reconciler.auth.pgos import backend_url_for_region, split_server_key
 from reconciler.config.model import GameConfig, JogosConfig, PgosConfig
+from reconciler.config.schema import PGOS_REQUIRED
 from reconciler.config.sources import Raw, ReadFile, Source, env_secret, read_toml
 from reconciler.core.catalog import Catalog, parse_catalog
 from reconciler.core.pgos_api import TITLE_BACKEND_URL
@@ -49,8 +50,7 @@ def load_catalog(path: Path, where: str, read_file: ReadFile, problems: list[str
 
 def first_region(v: Mapping[str, Any]) -> PgosConfig | None:
     """The PGOS title region of the `[pgos]` table / PGOS_* variables, when complete."""
-    if not all(name in v for name in ("PGOS_CLI_URL", "PGOS_TITLE_ID", "PGOS_TITLE_REGION_ID",
-                                      "PGOS_SERVER_KEY")):
+    if not all(name in v for name in PGOS_REQUIRED):
         return None
     region = v["PGOS_TITLE_REGION_ID"]
     return PgosConfig(v["PGOS_CLI_URL"], v.get("PGOS_BACKEND_URL") or
