@@ -137,7 +137,7 @@ async def confirm_notes(engine: Engine, notes: Sequence[Note]) -> Counter[str]:
     """Look the notified orders up in the store, record what it lists, decide each
     notification, and settle the orders the store confirmed.
 
-    Raises LedgerError-family sqlite3 errors; remote errors of one game are logged and its
+    Raises LedgerError; remote errors of one game are logged and its
     notifications keep waiting.
     """
     outcome: Counter[str] = Counter()

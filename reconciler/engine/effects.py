@@ -1,11 +1,14 @@
 """Effects with exactly-once outcomes: grant, revoke, mark delivered; adopt and attention.
 
-Rules: intent (`in_flight`, attempts + 1) is committed before the remote call and the outcome
-after it. A grant or currency change carries an idempotency token derived from the effect id,
-so a grant found in flight after a crash is re-sent safely with the payload first recorded. A
-revocation (not idempotent in PGOS) reads the player's inventory first and revokes only what
-is still available; it re-reads after a refusal. Transient failures leave the effect `failed`
-(the next pass retries); permanent refusals and clawback shortfalls under the `fail` policy
+Rules: one conversation per effect with the ledger: one `claim` (intent committed: in flight,
+one more attempt, the payload first recorded) before the remote call and one `settle` (the
+outcome) after it; a crash between the two leaves an in-flight row that the next pass settles.
+A grant or currency change carries an idempotency token derived from the effect id, so a grant
+found in flight is re-sent safely with the payload first recorded. A revocation (not
+idempotent in PGOS) reads the player's inventory first and revokes only what is still
+available; it re-reads after a refusal. Targets only report what they could not take back; the
+clawback policy is applied by core.plan.clawback alone. Transient failures leave the effect
+`failed` (the next pass retries); permanent refusals and shortfalls the policy does not accept
 leave it `attention`.
 """
 
@@ -13,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
@@ -21,14 +24,14 @@ from reconciler.clients.game_server import GameServerClient
 from reconciler.clients.jogos import JogosClient
 from reconciler.clients.pgos import PgosClient, PgosCommandError
 from reconciler.clients.retry import PermanentError, TransientError
-from reconciler.core.models import effect_id
-from reconciler.core.plan import Action, ActionKind
+from reconciler.core.plan import Action, ActionKind, ClawbackPolicy, clawback
 from reconciler.core.states import EffectState
 from reconciler.errors import InvariantError
-from reconciler.ledger import Effect, Ledger
+from reconciler.ledger import Effect, Ledger, Outcome
 
 S = EffectState
 REVOKE_ROUNDS = 4
+SHORTFALL = "clawback_shortfall"  # the error of a revocation waiting on its shortfalls
 
 
 class Fulfilment(Protocol):
@@ -39,30 +42,21 @@ class Fulfilment(Protocol):
         ...
 
     async def revoke(self, grant: Effect, revoke_id: str) -> dict[str, Any]:
-        """Take back what `grant` gave; returns what was done with `shortfalls`."""
+        """Take back what `grant` gave; returns what was done, with the `shortfalls` (each
+        {kind, code, amount, ...}) it could not take back."""
         ...
 
-
-def grant_payload(action: Action) -> dict[str, Any]:
-    """What a grant sends, recorded with its intent so that a re-send is identical.
-
-    Raises InvariantError when the plan did not resolve the product and the player.
-    """
-    if action.product is None or action.player_id is None:
-        raise InvariantError(f"grant of {action.order.order_id} without product or player")
-    return {
-        "product_id": action.product.product_id,
-        "items": [{"item_id": i.item_id, "amount": i.amount} for i in action.product.items],
-        "currency": [{"code": c.code, "amount": c.amount} for c in action.product.currency],
-    }
+    async def overdraw(self, grant: Effect, revoke_id: str,
+                       currency: Sequence[Mapping[str, Any]]) -> None:
+        """Take these currency shortfalls of `grant` below zero (clawback policy `negative`)."""
+        ...
 
 
 class PgosFulfilment:
     """Grants and revocations through the PGOS CLI HTTP API."""
 
-    def __init__(self, client: PgosClient, clawback: str) -> None:
+    def __init__(self, client: PgosClient) -> None:
         self.client = client
-        self.clawback = clawback
 
     async def grant(self, effect: Effect) -> dict[str, Any]:
         """Grant items (one command) and each currency, each with its own token.
@@ -85,7 +79,8 @@ class PgosFulfilment:
         return response
 
     async def revoke(self, grant: Effect, revoke_id: str) -> dict[str, Any]:
-        """Revoke the grant's instances still available, then subtract its currency.
+        """Revoke the grant's instances still available, then subtract its currency; what is
+        not there (consumed, spent) is reported as a shortfall.
 
         Raises PgosCommandError, or TransientError when the inventory never settles.
         """
@@ -122,19 +117,27 @@ class PgosFulfilment:
                         "instance": instance_id})
         for currency in grant.payload["currency"]:
             code, amount = currency["code"], currency["amount"]
-            token = f"{revoke_id}:{code}"
             try:
-                await self.client.change_currency(player, code, amount, token, subtract=True)
+                await self.client.change_currency(player, code, amount, f"{revoke_id}:{code}",
+                                                  subtract=True)
             except PgosCommandError as exc:
                 if exc.errno != self.client.api.insufficient_balance_errno:
                     raise
-                if self.clawback == "negative":
-                    await self.client.change_currency(player, code, amount, f"{token}:negative",
-                                                      subtract=True, allow_negative=True)
-                else:
-                    response["shortfalls"].append(
-                        {"kind": "currency", "code": code, "amount": amount})
+                response["shortfalls"].append(
+                    {"kind": "currency", "code": code, "amount": amount})
         return response
+
+    async def overdraw(self, grant: Effect, revoke_id: str,
+                       currency: Sequence[Mapping[str, Any]]) -> None:
+        """Subtract each currency shortfall allowing a negative balance, with its own token.
+
+        Raises PgosCommandError or TransientError.
+        """
+        for shortfall in currency:
+            code = shortfall["code"]
+            await self.client.change_currency(
+                str(grant.player_id), code, shortfall["amount"], f"{revoke_id}:{code}:negative",
+                subtract=True, allow_negative=True)
 
 
 class SinkFulfilment:
@@ -158,6 +161,15 @@ class SinkFulfilment:
             "items": grant.payload["items"], "currency": grant.payload["currency"],
             "idempotency_token": revoke_id})
         return {"shortfalls": []}
+
+    async def overdraw(self, grant: Effect, revoke_id: str,
+                       currency: Sequence[Mapping[str, Any]]) -> None:
+        """Never needed: a game server reports no shortfall.
+
+        Raises InvariantError when asked to overdraw anything.
+        """
+        if currency:
+            raise InvariantError(f"overdraw of {grant.order_id} on a game server")
 
 
 GameServerFulfilment = SinkFulfilment  # the target's one name (the class is renamed later)
@@ -187,10 +199,10 @@ class KeyedLocks:
 
 
 class Executor:
-    """Runs the plan's actions, recording intent and outcome around every remote call."""
+    """Runs the plan's actions: per effect one claim, the remote call, one settle."""
 
     def __init__(self, ledger: Ledger, jogos: dict[int, JogosClient],
-                 fulfilment: dict[int, Fulfilment], clawback: str,
+                 fulfilment: dict[int, Fulfilment], clawback: ClawbackPolicy,
                  clock: Callable[[], float], locks: KeyedLocks,
                  stopping: asyncio.Event | None = None) -> None:
         self.ledger = ledger
@@ -209,27 +221,22 @@ class Executor:
         """Run one order's actions in order, stopping at the first that does not succeed.
 
         The plan was made before the order's lock was taken; if someone else acted on the
-        order meanwhile, the effect states tell: an action whose effect is already done is
-        skipped (the next plan sees the truth). Once `stopping` is set, no new order starts;
-        the ones under way finish.
+        order meanwhile, the claim tells: an effect already done is skipped (the next plan sees
+        the truth). Once `stopping` is set, no new order starts; the ones under way finish.
+        Raises InvariantError on an impossible transition, LedgerError.
         """
         if not actions or self.stopping.is_set():
             return
         async with self.locks.hold(actions[0].order.key):
             for action in actions:
-                if self._already_done(action):
-                    continue
                 if not await self.run(action):
                     return
 
-    def _already_done(self, action: Action) -> bool:
-        if action.kind not in (ActionKind.GRANT, ActionKind.REVOKE):
-            return False
-        effect = self.ledger.effect(action.effect_id)
-        return effect is not None and effect.state is S.DONE
-
     async def run(self, action: Action) -> bool:
-        """Run one action; True when it succeeded."""
+        """Run one action; True when it succeeded or was already done.
+
+        Raises InvariantError on an impossible transition, LedgerError.
+        """
         order = action.order
         if action.kind is ActionKind.ADOPT:
             self.ledger.set_adopted(order.game_id, order.order_id)
@@ -239,82 +246,39 @@ class Executor:
             self.ledger.set_attention(order.game_id, order.order_id, action.reason)
             self.outcomes[f"attention:{action.reason}"] += 1
             return True
-        if action.kind is ActionKind.GRANT:
-            return await self._grant(action)
-        if action.kind is ActionKind.REVOKE:
-            return await self._revoke(action)
-        return await self._deliver(action)
-
-    async def _settle(self, kind: str, effect: Effect, call: Any) -> dict[str, Any] | None:
+        effect = self.ledger.claim(action, self._now())
+        if effect is None:
+            return True
         try:
-            response: dict[str, Any] = await call
+            outcome = await self._act(effect)
         except TransientError as exc:
-            self.ledger.finish_effect(effect.id, S.FAILED, self._now(), error=str(exc))
-            self.outcomes[f"{kind}:failed"] += 1
-            return None
+            outcome = Outcome(S.FAILED, error=str(exc))
         except PermanentError as exc:
-            self.ledger.finish_effect(effect.id, S.ATTENTION, self._now(), error=str(exc))
-            self.outcomes[f"{kind}:attention"] += 1
-            return None
-        return response
+            outcome = Outcome(S.ATTENTION, error=str(exc))
+        self.ledger.settle(effect, outcome, self._now())
+        label = "shortfall" if outcome.error == SHORTFALL else outcome.state.value
+        self.outcomes[f"{effect.kind}:{label}"] += 1
+        return outcome.state is S.DONE
 
-    async def _grant(self, action: Action) -> bool:
-        order = action.order
-        existing = self.ledger.effect(action.effect_id)
-        if existing is not None:
-            payload, player = existing.payload, existing.player_id
-        else:
-            payload, player = grant_payload(action), action.player_id
-        effect = self.ledger.begin_effect(action.effect_id, "grant", order.game_id,
-                                          order.order_id, player, payload, self._now())
-        response = await self._settle("grant", effect,
-                                      self.fulfilment[order.game_id].grant(effect))
-        if response is None:
-            return False
-        self.ledger.finish_effect(effect.id, S.DONE, self._now(), response=response)
-        self.ledger.set_attention(order.game_id, order.order_id, None)
-        self.outcomes["grant:done"] += 1
-        return True
+    async def _act(self, effect: Effect) -> Outcome:
+        """The remote call(s) of a claimed effect. Raises TransientError, PermanentError."""
+        target = self.fulfilment[effect.game_id]
+        if effect.kind == ActionKind.GRANT.value:
+            return Outcome(S.DONE, await target.grant(effect))
+        if effect.kind == ActionKind.REVOKE.value:
+            return await self._revoke(target, effect)
+        await self.jogos[effect.game_id].mark_delivered(effect.order_id)
+        return Outcome(S.DONE, {})
 
-    async def _revoke(self, action: Action) -> bool:
-        order = action.order
-        grant = self.ledger.effect(effect_id("grant", order.game_id, order.order_id))
-        if grant is None or grant.state is not S.DONE:
-            raise InvariantError(f"revoke of {order.order_id} before its grant is done")
-        effect = self.ledger.begin_effect(action.effect_id, "revoke", order.game_id,
-                                          order.order_id, grant.player_id,
-                                          {"grant": grant.id}, self._now())
-        response = await self._settle("revoke", effect,
-                                      self.fulfilment[order.game_id].revoke(grant, effect.id))
-        if response is None:
-            return False
-        shortfalls = response.get("shortfalls", [])
-        if shortfalls and self.clawback == "fail":
-            self.ledger.finish_effect(effect.id, S.ATTENTION, self._now(), response=response,
-                                      error="clawback_shortfall")
-            self.outcomes["revoke:shortfall"] += 1
-            return False
-        for index, shortfall in enumerate(shortfalls):
-            self.ledger.record_debt(
-                f"{effect.id}:{index}", order.game_id, order.order_id, str(grant.player_id),
-                shortfall["kind"], shortfall["code"], int(shortfall["amount"]), self._now())
-        self.ledger.finish_effect(effect.id, S.DONE, self._now(), response=response)
-        self.outcomes["revoke:done"] += 1
-        return True
-
-    async def _deliver(self, action: Action) -> bool:
-        order = action.order
-        effect = self.ledger.begin_effect(action.effect_id, "arrived", order.game_id,
-                                          order.order_id, None, {}, self._now())
-        client = self.jogos[order.game_id]
-        done = await self._settle("arrived", effect, _deliver(client, order.order_id))
-        if done is None:
-            return False
-        self.ledger.finish_effect(effect.id, S.DONE, self._now(), response=done)
-        self.outcomes["arrived:done"] += 1
-        return True
-
-
-async def _deliver(client: JogosClient, order_id: str) -> dict[str, Any]:
-    await client.mark_delivered(order_id)
-    return {}
+    async def _revoke(self, target: Fulfilment, effect: Effect) -> Outcome:
+        grant = effect.grant
+        if grant is None:
+            raise InvariantError(f"revoke {effect.id} claimed without its grant")
+        response = await target.revoke(grant, effect.id)
+        decision = clawback(self.clawback, response.get("shortfalls", []))
+        if decision.waits:
+            return Outcome(S.ATTENTION, response, error=SHORTFALL)
+        if decision.overdraw:
+            await target.overdraw(grant, effect.id, decision.overdraw)
+        return Outcome(S.DONE, {**response, "shortfalls": list(decision.debts)},
+                       debts=decision.debts)

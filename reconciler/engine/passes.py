@@ -13,7 +13,7 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import aiohttp
@@ -26,7 +26,7 @@ from reconciler.concurrency import run_bounded
 from reconciler.config import Config, GameConfig
 from reconciler.core.catalog import Catalog
 from reconciler.core.models import Order
-from reconciler.core.plan import Action, ActionKind, Policy, plan
+from reconciler.core.plan import Action, ActionKind, ClawbackPolicy, Policy, plan
 from reconciler.engine.effects import (
     Executor,
     Fulfilment,
@@ -66,7 +66,6 @@ class Engine:
     ledger: Ledger
     games: list[GameRuntime]
     policy: Policy
-    clawback: str
     page_size: int
     concurrency: int
     effect_concurrency: int
@@ -84,7 +83,7 @@ class Engine:
     def executor(self) -> Executor:
         """An executor sharing this engine's per-order locks."""
         return Executor(self.ledger, {g.game_id: g.jogos for g in self.games},
-                        {g.game_id: g.fulfilment for g in self.games}, self.clawback,
+                        {g.game_id: g.fulfilment for g in self.games}, self.policy.clawback,
                         self.clock, self.locks, self.stopping)
 
     def plan_for(self, orders: list[Order]) -> list[Action]:
@@ -126,7 +125,7 @@ def _fulfilment(config: Config, game: GameConfig, session: aiohttp.ClientSession
     return PgosFulfilment(PgosClient(
         session, PgosEndpoint.of(game.pgos), api=config.pgos_api, retry=retry,
         timeout_s=config.engine.timeout_s, stats=stats,
-        clock=clock), config.clawback)
+        clock=clock))
 
 
 @asynccontextmanager
@@ -135,6 +134,7 @@ async def open_engine(config: Config, *, clock: Callable[[], float] = time.time,
     """Wire clients, fulfilment and ledger from `config`; close them on exit.
 
     With `dry_run` and no ledger file yet, an in-memory ledger is used (nothing is created).
+    The clawback setting (a string in the configuration) becomes a ClawbackPolicy here, once.
     Raises ConfigError when the ledger cannot be opened or a fulfilment target is incomplete.
     """
     settings = config.engine
@@ -154,7 +154,8 @@ async def open_engine(config: Config, *, clock: Callable[[], float] = time.time,
                 _fulfilment(config, game, session, retry, stats, clock),
             ) for game in config.games]
             yield Engine(
-                ledger=ledger, games=games, policy=config.policy, clawback=config.clawback,
+                ledger=ledger, games=games,
+                policy=replace(config.policy, clawback=ClawbackPolicy(config.clawback)),
                 page_size=settings.page_size, concurrency=settings.concurrency,
                 effect_concurrency=settings.effect_concurrency, stats=stats, clock=clock,
                 session=session,

@@ -1,6 +1,8 @@
-"""Read models for /metrics: counts read on a read-only connection of their own.
+"""Read models of counts: for /metrics, pass summaries and tests.
 
-Rules: opened and closed per call, so it may run in a worker thread while the daemon's own
+Rules: each count is one query written once, on a plain sqlite3 connection, so that the
+daemon's own connection and the read-only connection of `read_counts` share it. `read_counts`
+opens and closes its connection per call, so it may run in a worker thread while the daemon's
 connection serves the event loop (WAL lets readers and the writer proceed together).
 """
 
@@ -10,7 +12,12 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from reconciler.core.states import UNSETTLED
 from reconciler.errors import LedgerError
+from reconciler.ledger.connection import marks
+from reconciler.ledger.orders import WAITING
+
+TABLES = ("orders", "quarantine", "effects", "runs", "links", "debts")
 
 
 @dataclass(frozen=True)
@@ -22,6 +29,43 @@ class LedgerCounts:
     attention: int
 
 
+def _count(conn: sqlite3.Connection, sql: str, params: list[object] | None = None) -> int:
+    return int(conn.execute(sql, params or []).fetchone()[0] or 0)
+
+
+def effect_counts(conn: sqlite3.Connection) -> list[tuple[str, str, int]]:
+    """(kind, state, count) of every effect."""
+    return [(str(k), str(s), int(n)) for k, s, n in conn.execute(
+        "SELECT kind, state, count(*) FROM effects GROUP BY kind, state")]
+
+
+def attention_count(conn: sqlite3.Connection) -> int:
+    """Orders waiting for a person or a change (not adopted)."""
+    return _count(conn, f"SELECT count(*) FROM orders WHERE {WAITING}")
+
+
+def table_counts(conn: sqlite3.Connection) -> dict[str, int]:
+    """Row counts of every table of the books."""
+    return {name: _count(conn, f"SELECT count(*) FROM {name}") for name in TABLES}
+
+
+def pending_counts(conn: sqlite3.Connection, game_ids: list[int]) -> dict[str, int]:
+    """What is not settled in these games: effects by unsettled state (every one present),
+    orders waiting for attention, quarantined rows."""
+    games = marks(game_ids)
+    found = {str(state): int(n) for state, n in conn.execute(
+        f"SELECT state, count(*) FROM effects WHERE game_id IN ({games}) "
+        f"AND state IN ({marks(UNSETTLED)}) GROUP BY state",
+        [*game_ids, *(s.value for s in UNSETTLED)])}
+    counts = {s.value: found.get(s.value, 0) for s in UNSETTLED}
+    counts["orders_attention"] = _count(
+        conn, f"SELECT count(*) FROM orders WHERE game_id IN ({games}) AND {WAITING}",
+        list(game_ids))
+    counts["quarantined"] = _count(
+        conn, f"SELECT count(*) FROM quarantine WHERE game_id IN ({games})", list(game_ids))
+    return counts
+
+
 def read_counts(path: Path | str) -> LedgerCounts:
     """Count on a fresh read-only connection. Raises LedgerError when it cannot be read."""
     try:
@@ -29,14 +73,9 @@ def read_counts(path: Path | str) -> LedgerCounts:
     except sqlite3.Error as exc:
         raise LedgerError(f"ledger {path}: cannot open for reading: {exc}") from exc
     try:
-        orders = int(conn.execute("SELECT count(*) FROM orders").fetchone()[0])
-        effects = tuple((str(k), str(s), int(n)) for k, s, n in conn.execute(
-            "SELECT kind, state, count(*) FROM effects GROUP BY kind, state"))
-        attention = int(conn.execute(
-            "SELECT count(*) FROM orders WHERE attention IS NOT NULL AND adopted = 0"
-        ).fetchone()[0])
+        return LedgerCounts(_count(conn, "SELECT count(*) FROM orders"),
+                            tuple(effect_counts(conn)), attention_count(conn))
     except sqlite3.Error as exc:
         raise LedgerError(f"ledger {path}: cannot count: {exc}") from exc
     finally:
         conn.close()
-    return LedgerCounts(orders, effects, attention)

@@ -1,9 +1,10 @@
-"""The inbox of notifications: recorded on arrival, decided once the store has spoken.
+"""The inbox: notifications recorded on arrival and decided once the store has spoken, and the
+nonces of service-to-service requests (replays refused across restarts).
 
 Rules: a notification is identified by the hash of its exact bytes (a duplicate writes
 nothing); what it tells (user, product, pay time, refund status) is kept beside its status so
 that the store's answer can be compared without parsing it again. Every function takes the
-sqlite-utils Database and runs its own transaction.
+sqlite-utils Database and runs its own transaction; rows are mapped by column name.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from reconciler.core.models import Order, RefundStatus
-from reconciler.core.notify import MAX_ATTEMPTS, NoteStatus
+from reconciler.core.models import Order, RefundStatus, merge_notification
+from reconciler.core.notify import MAX_ATTEMPTS, NoteStatus, rewrites_history
+from reconciler.ledger import orders
+from reconciler.ledger.connection import marks, row, rows
 
 
 @dataclass(frozen=True)
@@ -34,7 +37,10 @@ def note_id(body: bytes) -> str:
 
 def record(db: Database, told: Order, kind: str, body: bytes, now_s: int,
            status: NoteStatus) -> bool:
-    """Keep a verified notification; False when the same bytes were recorded before."""
+    """Keep a verified notification; False when the same bytes were recorded before.
+
+    Raises sqlite3.Error on database failure (nothing is written).
+    """
     with db.atomic():
         cursor = db.execute(
             "INSERT OR IGNORE INTO notifications (id, game_id, order_id, paytype, body, "
@@ -50,15 +56,15 @@ def record(db: Database, told: Order, kind: str, body: bytes, now_s: int,
 
 def pending(db: Database, game_ids: list[int], limit: int = 1000) -> list[Note]:
     """Notifications of these games still waiting for the store, oldest first."""
-    marks = ",".join("?" * len(game_ids))
-    rows = db.execute(
-        "SELECT id, paytype, game_id, order_id, user_id, product_id, pay_time_s, "
+    found = rows(
+        db, "SELECT id, paytype, game_id, order_id, user_id, product_id, pay_time_s, "
         "refund_status, attempts FROM notifications "
-        f"WHERE status = 'pending' AND game_id IN ({marks}) ORDER BY received_s LIMIT ?",
-        [*game_ids, limit]).fetchall()
-    return [Note(r[0], r[1], Order(r[2], r[3], r[4] or "", r[5] or "", False, r[6] or 0,
-                                   None if r[7] is None else RefundStatus(r[7])), r[8] or 0)
-            for r in rows]
+        f"WHERE status = 'pending' AND game_id IN ({marks(game_ids)}) ORDER BY received_s "
+        "LIMIT ?", [*game_ids, limit])
+    return [Note(r["id"], r["paytype"], Order(
+        r["game_id"], r["order_id"], r["user_id"] or "", r["product_id"] or "", False,
+        r["pay_time_s"] or 0, None if r["refund_status"] is None
+        else RefundStatus(r["refund_status"])), r["attempts"] or 0) for r in found]
 
 
 def decide(db: Database, decisions: list[tuple[str, NoteStatus, str]], now_s: int) -> None:
@@ -83,7 +89,7 @@ def decide_from_orders(db: Database, game_ids: list[int], now_s: int) -> None:
     """After a pass recorded the store's orders: pending notifications whose order the store
     now lists are confirmed (or a conflict when its user or product differ; a refund waits
     for the store to say refunded)."""
-    marks = ",".join("?" * len(game_ids))
+    games = marks(game_ids)
     joined = (
         "FROM orders o WHERE o.game_id = notifications.game_id "
         "AND o.order_id = notifications.order_id")
@@ -91,20 +97,61 @@ def decide_from_orders(db: Database, game_ids: list[int], now_s: int) -> None:
         db.execute(
             f"UPDATE notifications SET status = 'conflict', decided_s = ?, "
             f"detail = 'the store lists another user or product' "
-            f"WHERE status = 'pending' AND game_id IN ({marks}) AND EXISTS (SELECT 1 {joined} "
+            f"WHERE status = 'pending' AND game_id IN ({games}) AND EXISTS (SELECT 1 {joined} "
             "AND (o.user_id != notifications.user_id "
             "OR o.product_id != notifications.product_id))", [now_s, *game_ids])
         db.execute(
             f"UPDATE notifications SET status = 'confirmed', decided_s = ?, detail = NULL "
-            f"WHERE status = 'pending' AND game_id IN ({marks}) AND EXISTS (SELECT 1 {joined} "
+            f"WHERE status = 'pending' AND game_id IN ({games}) AND EXISTS (SELECT 1 {joined} "
             "AND (notifications.paytype != 'refund' OR o.refund_status = 1))",
             [now_s, *game_ids])
 
 
 def for_attention(db: Database, game_ids: list[int]) -> list[tuple[int, str, str, str]]:
     """(game, order, status, detail) of notifications a person must look at."""
-    marks = ",".join("?" * len(game_ids))
-    return [(int(g), str(o), str(s), str(d or "")) for g, o, s, d in db.execute(
-        "SELECT game_id, order_id, status, detail FROM notifications "
-        f"WHERE status IN ('conflict', 'unconfirmed') AND game_id IN ({marks}) "
-        "ORDER BY received_s", game_ids)]
+    return [(int(r["game_id"]), str(r["order_id"]), str(r["status"]), str(r["detail"] or ""))
+            for r in rows(db, "SELECT game_id, order_id, status, detail FROM notifications "
+                          f"WHERE status IN ('conflict', 'unconfirmed') "
+                          f"AND game_id IN ({marks(game_ids)}) ORDER BY received_s", game_ids)]
+
+
+def record_notified_order(db: Database, order: Order, paytype: str, body: bytes,
+                          now_s: int) -> NoteStatus | None:
+    """Signature trust: record a verified notification and apply the order it tells of, in
+    one transaction. The order never moves backwards (see merge_notification); one that would
+    change the user or product of a known order is recorded as a conflict and not applied.
+    Returns the notification's status (CONFIRMED: applied; CONFLICT), None when the same
+    notification was recorded before.
+
+    Raises sqlite3.Error on database failure (nothing is written).
+    """
+    with db.atomic():
+        known = orders.by_keys(db, [order.key])
+        before = known[0] if known else None
+        conflict = rewrites_history(before, order)
+        status = NoteStatus.CONFLICT if conflict else NoteStatus.CONFIRMED
+        if not record(db, order, paytype, body, now_s, status):
+            return None
+        if not conflict:
+            orders.record(db, [merge_notification(before, order)], now_s)
+        return status
+
+
+def remember(db: Database, client_id: str, nonce: str, expires_at_s: int) -> bool:
+    """Record a nonce; False when it was already used. Raises sqlite3.Error."""
+    with db.atomic():
+        return bool(db.execute(
+            "INSERT OR IGNORE INTO nonces (client_id, nonce, expires_s) VALUES (?, ?, ?)",
+            [client_id, nonce, expires_at_s]).rowcount == 1)
+
+
+def nonce_seen(db: Database, client_id: str, nonce: str) -> bool:
+    """True when this nonce of this client was already used."""
+    return row(db, "SELECT 1 AS seen FROM nonces WHERE client_id = ? AND nonce = ?",
+               [client_id, nonce]) is not None
+
+
+def prune_nonces(db: Database, now_s: int) -> int:
+    """Forget nonces whose window has passed; returns how many. Raises sqlite3.Error."""
+    with db.atomic():
+        return int(db.execute("DELETE FROM nonces WHERE expires_s < ?", [now_s]).rowcount)

@@ -1,16 +1,21 @@
-"""Player links made over HTTP (`/link`): a user's player is not replaced by accident.
+"""Player links: which PGOS player each Jogos user is. A user's player is not replaced by
+accident.
 
-Rules: one transaction claims the (game, user) row first, then compares; linking a user to the
-player it already has writes nothing; linking it to another player is refused unless the
-caller allows re-linking (the operator's choice). `reconciler players import` keeps its own
-replace-all semantics (Ledger.link_many).
+Rules: a link made over HTTP (`/link`, `link_checked`) is one transaction that claims the
+(game, user) row first, then compares; linking a user to the player it already has writes
+nothing; linking it to another player is refused unless the caller allows re-linking (the
+operator's choice). `reconciler players import` keeps its own replace-all semantics
+(`link_many`). Every function takes the sqlite-utils Database.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 
 from sqlite_utils import Database
+
+from reconciler.ledger.connection import guarded, marks, row, rows
 
 
 class LinkOutcome(StrEnum):
@@ -22,11 +27,12 @@ class LinkOutcome(StrEnum):
     CONFLICT = "conflict"    # linked to another player; refused, nothing written
 
 
+@guarded
 def link_checked(db: Database, game_id: int, user_id: str, player_id: str, now_s: int, *,
                  source: str, allow_relink: bool) -> LinkOutcome:
     """Link the Jogos user (game_id, user_id) to `player_id` unless it has another player.
 
-    Raises sqlite3.Error on database failure (nothing is written).
+    Raises LedgerError on database failure (nothing is written).
     """
     key = [game_id, user_id]
     with db.atomic():
@@ -36,12 +42,30 @@ def link_checked(db: Database, game_id: int, user_id: str, player_id: str, now_s
             [*key, player_id, now_s, source]).rowcount
         if inserted:
             return LinkOutcome.NEW
-        (current,) = db.execute("SELECT player_id FROM links WHERE game_id = ? AND user_id = ?",
-                                key).fetchone()
-        if current == player_id:
+        current = row(db, "SELECT player_id FROM links WHERE game_id = ? AND user_id = ?", key)
+        if current is not None and current["player_id"] == player_id:
             return LinkOutcome.SAME
         if not allow_relink:
             return LinkOutcome.CONFLICT
         db.execute("UPDATE links SET player_id = ?, linked_s = ?, source = ? "
                    "WHERE game_id = ? AND user_id = ?", [player_id, now_s, source, *key])
         return LinkOutcome.RELINKED
+
+
+def link_many(db: Database, new_links: Iterable[tuple[int, str, str]], now_s: int,
+              source: str = "import") -> int:
+    """Record (or replace) many (game, user, player) links in one transaction; returns how
+    many. Raises sqlite3.Error on database failure (nothing is written)."""
+    found = [{"game_id": g, "user_id": u, "player_id": p, "linked_s": now_s, "source": source}
+             for g, u, p in new_links]
+    with db.atomic():
+        db.table("links").upsert_all(found, pk=("game_id", "user_id"))
+    return len(found)
+
+
+def links(db: Database, game_ids: Iterable[int]) -> dict[tuple[int, str], str]:
+    """Every link of these games: (game, user) -> player."""
+    games = list(game_ids)
+    return {(r["game_id"], r["user_id"]): r["player_id"] for r in rows(
+        db, f"SELECT game_id, user_id, player_id FROM links WHERE game_id IN ({marks(games)})",
+        games)}

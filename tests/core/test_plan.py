@@ -15,12 +15,15 @@ from reconciler.core.plan import (
     Action,
     ActionKind,
     AdoptPolicy,
+    Clawback,
+    ClawbackPolicy,
     Identity,
     LedgerOrder,
     Policy,
+    clawback,
     plan,
 )
-from reconciler.core.states import EffectState
+from reconciler.core.states import UNCERTAIN, EffectState
 from reconciler.errors import InvariantError
 
 S = EffectState
@@ -116,6 +119,34 @@ def test_duplicate_orders_are_our_bug() -> None:
         plan([order(), order()], {}, {1: CATALOG}, {}, SAME)
 
 
+ITEM = {"kind": "item", "code": "sword", "amount": 1, "status": "Consumed", "instance": "i1"}
+GEM = {"kind": "currency", "code": "GEM", "amount": 5}
+
+
+@pytest.mark.parametrize(("policy", "shortfalls", "expected"), [
+    (ClawbackPolicy.FAIL, [], Clawback()),
+    (ClawbackPolicy.NEGATIVE, [], Clawback()),
+    (ClawbackPolicy.DEBT, [], Clawback()),
+    (ClawbackPolicy.FAIL, [ITEM, GEM], Clawback(waits=True)),
+    (ClawbackPolicy.NEGATIVE, [ITEM, GEM], Clawback(overdraw=(GEM,), debts=(ITEM,))),
+    (ClawbackPolicy.NEGATIVE, [GEM], Clawback(overdraw=(GEM,))),
+    (ClawbackPolicy.DEBT, [ITEM, GEM], Clawback(debts=(ITEM, GEM))),
+])
+def test_clawback_policy(policy: ClawbackPolicy, shortfalls: list[dict[str, object]],
+                         expected: Clawback) -> None:
+    assert clawback(policy, shortfalls) == expected
+
+
+def test_payload_is_what_the_effect_sends() -> None:
+    product = CATALOG.get("p2")
+    assert Action(K.GRANT, order(), "pa", product).payload() == {
+        "product_id": "p2", "items": [], "currency": [{"code": "GEM", "amount": 5}]}
+    assert Action(K.REVOKE, order()).payload() == {"grant": "grant:1:o1"}
+    assert Action(K.MARK_DELIVERED, order()).payload() == {}
+    with pytest.raises(InvariantError):  # an uncertain grant re-sends what was recorded
+        Action(K.GRANT, order()).payload()
+
+
 # -- properties ------------------------------------------------------------------------------
 STATES = st.sampled_from([None, S.IN_FLIGHT, S.DONE, S.FAILED, S.ATTENTION])
 orders_st = st.lists(
@@ -190,7 +221,7 @@ def test_applied_plan_leaves_nothing_uncertain(orders: list[Order], data: st.Dat
     store = {o.key: o for o in orders}
     apply(plan(store.values(), ledger, {1: CATALOG}, links, policy), store, ledger)
     for key, book in ledger.items():
-        uncertain = {S.IN_FLIGHT, S.FAILED}
+        uncertain = set(UNCERTAIN)
         if store[key].refund_status is RefundStatus.REFUNDING:
             assert book.arrived not in uncertain or book.grant is not S.DONE
             continue
