@@ -131,7 +131,7 @@ def build_config(doc: Mapping[str, Any], env: Mapping[str, str], *,
         games=tuple(games),
         db_path=Path(v["RECONCILER_DB"]),
         engine=EngineSettings(**_section(v, "engine")),
-        policy=Policy(policy["adopt"], policy["identity"]),
+        policy=Policy(policy["adopt"], policy["identity"], policy["clawback"]),
         clawback=policy["clawback"],
         pgos_api=PgosApi(**_section(v, "pgos_api")),
         sink=SinkConfig(sink["url"], sink["client_id"], sink["secret"])

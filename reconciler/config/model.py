@@ -129,7 +129,7 @@ class Config:
     db_path: Path
     engine: EngineSettings
     policy: Policy
-    clawback: str
+    clawback: str  # policy.clawback, for the engine until it reads the policy
     pgos_api: PgosApi
     sink: SinkConfig | None
     daemon: DaemonSettings

@@ -13,7 +13,7 @@ from enum import StrEnum
 
 from reconciler.core.notify import Trust
 from reconciler.core.pgos_api import TITLE_BACKEND_URL, Envelope, InventoryVia, PgosApi
-from reconciler.core.plan import AdoptPolicy, Identity
+from reconciler.core.plan import AdoptPolicy, ClawbackPolicy, Identity
 from reconciler.core.secret_floor import SecretKind
 
 
@@ -102,8 +102,8 @@ SETTINGS: tuple[Setting, ...] = (
             choices=Identity),
     Setting("RECONCILER_ADOPT", "policy", "adopt", Kind.CHOICE, AdoptPolicy.RECORD,
             choices=AdoptPolicy),
-    Setting("RECONCILER_CLAWBACK", "policy", "clawback", Kind.CHOICE, "fail",
-            choices=("fail", "negative", "debt")),
+    Setting("RECONCILER_CLAWBACK", "policy", "clawback", Kind.CHOICE, ClawbackPolicy.FAIL,
+            choices=ClawbackPolicy),
     _api("PGOS_CMD_GRANT_ITEMS", "grant_items"),
     _api("PGOS_CMD_REVOKE_INSTANCES", "revoke_instances"),
     _api("PGOS_CMD_INVENTORY", "inventory"),
