@@ -66,6 +66,7 @@ class Search:
         """Read the first and last pages and tell the listing's direction. Raises Unsorted."""
         first = await self.page(1)
         last = await self.page(self.page_count) if self.page_count > 1 else first
+        # (page 1 tells how many pages there are, so the two reads cannot overlap.)
         newest_first = listing_newest_first([o.pay_time_s for o in first],
                                             [o.pay_time_s for o in last])
         if newest_first is None:
@@ -76,8 +77,16 @@ class Search:
                 raise Unsorted("the first or last page is not sorted by pay time")
 
     async def find(self, told: Order) -> Order | None:
-        """The store's row of `told`, or None when it is not listed. Raises Unsorted."""
+        """The store's row of `told`, or None when it is not listed. Raises Unsorted.
+
+        A fresh order sits at one end of the list: both ends are read already, so it costs
+        nothing more; anything else is a search by pay time.
+        """
         assert self.newest_first is not None
+        for end in {1, self.page_count}:
+            for order in self.pages.get(end, []):
+                if order.order_id == told.order_id:
+                    return order
         lo, hi, here = 1, self.page_count, 0
         while lo <= hi:
             mid = (lo + hi) // 2
@@ -135,12 +144,30 @@ async def find_in_store(client: JogosClient, page_size: int,
 
 async def confirm_notes(engine: Engine, notes: Sequence[Note]) -> Counter[str]:
     """Look the notified orders up in the store, record what it lists, decide each
-    notification, and settle the orders the store confirmed.
+    notification, and settle the orders the store listed.
 
     Raises LedgerError; remote errors of one game are logged and its
     notifications keep waiting.
     """
+    outcome, rows, _ = await decide_notes(engine, notes)
+    if rows:
+        outcome.update(await settle_orders(engine, rows))
+    return outcome
+
+
+async def decide_notes(engine: Engine, notes: Sequence[Note], *, count_misses: bool = True
+                       ) -> tuple[Counter[str], list[Order], list[Note]]:
+    """Look the notified orders up in the store, record what it lists and decide each
+    notification; returns (figures, the store's rows to settle, the notes still pending).
+    With `count_misses` False a search that finds nothing writes nothing (a quick retry
+    does not use up the notification's searches).
+
+    Raises LedgerError; remote errors of one game are logged and its notifications keep
+    waiting (returned as pending).
+    """
     outcome: Counter[str] = Counter()
+    to_settle: list[Order] = []
+    still: list[Note] = []
     ledger = engine.ledger
     for game in engine.games:
         mine = [n for n in notes if n.told.game_id == game.game_id]
@@ -153,6 +180,7 @@ async def confirm_notes(engine: Engine, notes: Sequence[Note]) -> Counter[str]:
             log.warning("game %s: confirming %d notifications failed: %s", game.game_id,
                         len(mine), exc)
             outcome["error"] += len(mine)
+            still.extend(mine)
             continue
         outcome["reads"] += reads
         now = int(engine.clock())
@@ -170,10 +198,12 @@ async def confirm_notes(engine: Engine, notes: Sequence[Note]) -> Counter[str]:
                             note.told.order_id, detail)
             decisions.append((note.id, status, detail))
             outcome[status.value] += 1
-        ledger.decide_notes(decisions, now)
-        if rows:
-            outcome.update(await settle_orders(engine, rows))
-    return outcome
+            if status is NoteStatus.PENDING:
+                still.append(note)
+        ledger.decide_notes([d for d in decisions
+                             if count_misses or d[1] is not NoteStatus.PENDING], now)
+        to_settle.extend(rows)
+    return outcome, to_settle, still
 
 
 async def confirm_waiting(engine: Engine) -> Counter[str]:

@@ -18,7 +18,7 @@ import aiohttp
 import pytest
 
 from reconciler.auth import jogos as jogos_auth
-from reconciler.sandbox.jogos_pages import Readings
+from reconciler.sandbox.jogos_pages import Readings, notification_doc
 from reconciler.sandbox.orders import OrderMix
 from reconciler.sandbox.runner import Sandbox, SandboxOptions
 from reconciler.testing.daemon import Daemon, finished_runs, until
@@ -176,3 +176,22 @@ async def test_signature_trust_keeps_the_old_behaviour_but_refuses_rewrites(
     finally:
         await running.stop()
         running.close()
+
+
+async def test_an_order_the_store_lists_a_moment_later_is_settled_without_a_drain(
+        sandbox: Sandbox, daemon: Daemon) -> None:
+    """Jogos may notify before getOrders lists the order: the confirmer searches again soon
+    (its quick retries write nothing while the store still does not list it)."""
+    book = sandbox.jogos.books[GAME]
+    (order,) = sandbox.jogos.add_orders(GAME, 1)
+    order["productId"] = "1001"
+    book.orders.pop()  # not listed yet
+    del book.index[order["orderId"]]
+    async with aiohttp.ClientSession() as http:
+        await post_signed(http, daemon, sandbox, notification_doc(order, "pay", Readings()))
+    await until(lambda: any(n[2] >= 1 for n in notes(daemon, order["orderId"])))
+    book.add(order)  # now the store lists it
+    token = f"grant:{GAME}:{order['orderId']}"
+    await until(lambda: token in sandbox.pgos.tokens, 30)
+    await until(lambda: [n[1] for n in notes(daemon, order["orderId"])] == ["confirmed"])
+    assert notes(daemon, order["orderId"])[0][2] == 1  # one counted search; retries free
