@@ -69,7 +69,8 @@ def pending_counts(conn: sqlite3.Connection, game_ids: list[int]) -> dict[str, i
 def read_counts(path: Path | str) -> LedgerCounts:
     """Count on a fresh read-only connection. Raises LedgerError when it cannot be read."""
     try:
-        conn = sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True, timeout=5)
+        # as_uri() percent-encodes the path: a '#', '?' or '%' in it cannot end the file name
+        conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True, timeout=5)
     except sqlite3.Error as exc:
         raise LedgerError(f"ledger {path}: cannot open for reading: {exc}") from exc
     try:
