@@ -37,6 +37,7 @@ class Attention(StrEnum):
 
     UNKNOWN_PRODUCT = "unknown_product"
     UNLINKED_PLAYER = "unlinked_player"
+    UNREADABLE_LEDGER = "unreadable_ledger_row"  # an effect row of an unknown kind or state
 
 
 class AdoptPolicy(StrEnum):
@@ -102,6 +103,7 @@ class LedgerOrder:
     revoke: EffectState | None = None
     adopted: bool = False
     attention: str | None = None
+    unreadable: bool = False  # an effect row we cannot read: act on nothing, tell a person
 
 
 NOTHING = LedgerOrder()
@@ -155,6 +157,10 @@ def plan_order(
     policy: Policy,
 ) -> list[Action]:
     """The actions for one order, in the order they must run."""
+    if book.unreadable:  # never guess what an unknown row did: a person decides
+        if book.attention == Attention.UNREADABLE_LEDGER:
+            return []
+        return [Action(ActionKind.ATTENTION, order, reason=Attention.UNREADABLE_LEDGER.value)]
     grant, revoke = book.grant, book.revoke
     uncertain = grant in UNCERTAIN  # may have been applied: settle it first
     # A delivery mark whose answer was lost is re-sent (harmless) so that it settles, whatever

@@ -187,11 +187,19 @@ def view(db: Database, game_ids: Iterable[int],
     return result
 
 
+EFFECT_KINDS = frozenset({"grant", "arrived", "revoke"})  # the effect fields of LedgerOrder
+STATES = frozenset(state.value for state in EffectState)
+
+
 def _view(effects: Iterable[sqlite3.Row],
           flags: Iterable[sqlite3.Row]) -> dict[tuple[int, str], LedgerOrder]:
     books: dict[tuple[int, str], dict[str, Any]] = {}
     for e in effects:
-        books.setdefault((e["game_id"], e["order_id"]), {})[e["kind"]] = EffectState(e["state"])
+        entry = books.setdefault((e["game_id"], e["order_id"]), {})
+        if e["kind"] in EFFECT_KINDS and e["state"] in STATES:
+            entry[e["kind"]] = EffectState(e["state"])
+        else:  # a row of another version or a damaged one: the order waits for a person
+            entry["unreadable"] = True
     for f in flags:
         entry = books.setdefault((f["game_id"], f["order_id"]), {})
         entry["adopted"] = bool(f["adopted"])
