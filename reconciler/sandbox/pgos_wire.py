@@ -169,12 +169,7 @@ def read_envelope(body: bytes, *, sdk: bool) -> tuple[str, dict[str, Any]]:
     SDK form: exactly `{"command", "params", "version"}` (what `MakeBusinessRequest` sends);
     spec form: exactly `{"Command", "Params"}` (CLI spec 2.5). Raises WireError.
     """
-    try:
-        doc = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise WireError(E_PARAM, "body is not JSON") from exc
-    if not isinstance(doc, dict):
-        raise WireError(E_PARAM, "body is not a JSON object")
+    doc = read_object(body)
     keys = ("command", "params", "version") if sdk else ("Command", "Params")
     if sorted(doc) != sorted(keys):
         raise WireError(E_PARAM, f"missing {'/'.join(keys)}; got keys {sorted(doc)}")
