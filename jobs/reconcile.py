@@ -12,16 +12,16 @@ log = logging.getLogger("jobs.reconcile")
 
 
 async def reconcile(runtime: Runtime) -> None:
-    """Run a pass unless the daemon is stopping; record its outcome for /healthz and
-    /metrics. A failure is logged, not raised."""
+    """Run a pass unless the daemon is stopping; record its outcome (ok, attention, error)
+    and duration for /healthz and /metrics. A failure is logged, not raised."""
     if runtime.stopping:
         return
     started = time.time()
     try:
         with runtime.tracked():
-            await run_pass(runtime.engine, kind="scheduled")
+            report = await run_pass(runtime.engine, kind="scheduled")
     except Exception as exc:
         runtime.record_pass(started, ok=False)
         log.error("scheduled pass failed: %s: %s", type(exc).__name__, exc)
     else:
-        runtime.record_pass(started, ok=True)
+        runtime.record_pass(started, ok=True, attention=not report.settled)

@@ -3,8 +3,8 @@
 Rules: this face only hands names on. `Ledger` (facade.py) is the interface; the rooms behind
 it are the connection and its pragmas (connection), orders and the plan's view (orders),
 effects claimed and settled (effects), player links (links), the inbox of notifications and
-nonces (inbox), runs (runs), and read models (story, counts, audit). A database failure leaves
-the ledger as LedgerError; `DatabaseError` is its older name.
+nonces (inbox), runs (runs), and read models (story, counts, gauges, audit). A database
+failure leaves the ledger as LedgerError; `DatabaseError` is its older name.
 """
 
 from reconciler.errors import LedgerError

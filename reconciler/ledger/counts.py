@@ -9,12 +9,13 @@ connection serves the event loop (WAL lets readers and the writer proceed togeth
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from reconciler.core.states import UNSETTLED
 from reconciler.errors import LedgerError
 from reconciler.ledger.connection import marks
+from reconciler.ledger.gauges import Gauges, read_gauges
 from reconciler.ledger.orders import WAITING
 
 TABLES = ("orders", "quarantine", "effects", "runs", "links", "debts")
@@ -22,11 +23,13 @@ TABLES = ("orders", "quarantine", "effects", "runs", "links", "debts")
 
 @dataclass(frozen=True)
 class LedgerCounts:
-    """Orders, effects by (kind, state), and orders waiting for attention."""
+    """Orders, effects by (kind, state), orders waiting for attention, and the gauges of
+    quarantine, debts, notifications and the latest audit."""
 
     orders: int
     effects: tuple[tuple[str, str, int], ...]
     attention: int
+    gauges: Gauges = field(default_factory=Gauges)
 
 
 def _count(conn: sqlite3.Connection, sql: str, params: list[object] | None = None) -> int:
@@ -75,7 +78,8 @@ def read_counts(path: Path | str) -> LedgerCounts:
         raise LedgerError(f"ledger {path}: cannot open for reading: {exc}") from exc
     try:
         return LedgerCounts(_count(conn, "SELECT count(*) FROM orders"),
-                            tuple(effect_counts(conn)), attention_count(conn))
+                            tuple(effect_counts(conn)), attention_count(conn),
+                            read_gauges(conn))
     except sqlite3.Error as exc:
         raise LedgerError(f"ledger {path}: cannot count: {exc}") from exc
     finally:

@@ -18,7 +18,7 @@ from reconciler.core.models import Order
 from reconciler.core.notify import NoteStatus
 from reconciler.core.plan import Action, LedgerOrder
 from reconciler.core.states import EffectState
-from reconciler.ledger import audit, counts, effects, inbox, links, orders, runs, story
+from reconciler.ledger import audit, counts, effects, gauges, inbox, links, orders, runs, story
 from reconciler.ledger.connection import guarded, open_database
 from reconciler.ledger.effects import Effect, Outcome
 from reconciler.ledger.links import LinkOutcome
@@ -255,6 +255,12 @@ class Ledger:
         """What is not settled: effects by unsettled state, orders waiting for attention,
         quarantined rows. Raises LedgerError."""
         return counts.pending_counts(self.db.conn, game_ids)
+
+    @guarded
+    def gauges(self) -> gauges.Gauges:
+        """Quarantined rows, debts, notifications by status and the latest audit's counts
+        (what /metrics shows; it reads them through `read_counts`). Raises LedgerError."""
+        return gauges.read_gauges(self.db.conn)
 
     @guarded
     def audit_rows(self, game_ids: list[int]) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from reconciler.engine.passes import Engine, open_engine, settle_orders
 from reconciler.errors import InvariantError, LedgerError
 from reconciler.ledger.links import LinkOutcome
 from reconciler.runtime.confirmer import Confirmer
+from reconciler.runtime.figures import PASS_OUTCOMES, DurationHistogram, pass_outcome
 
 log = logging.getLogger("reconciler.daemon")
 server_log = logging.getLogger("reconciler.server")  # the name its log lines always had
@@ -60,7 +61,8 @@ class Runtime:
     last_pass_ok_s: float | None = None
     last_pass_s: float | None = None
     last_pass_duration_s: float = 0.0
-    passes: dict[str, int] = field(default_factory=lambda: {"ok": 0, "error": 0})
+    passes: dict[str, int] = field(default_factory=lambda: dict.fromkeys(PASS_OUTCOMES, 0))
+    pass_durations: DurationHistogram = field(default_factory=DurationHistogram)
     notifications: dict[str, int] = field(default_factory=dict)
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     trigger_pass: Callable[[], None] | None = None  # set by the schedule
@@ -121,14 +123,17 @@ class Runtime:
         """Count a notification outcome for /metrics."""
         self.notifications[outcome] = self.notifications.get(outcome, 0) + 1
 
-    def record_pass(self, started_s: float, *, ok: bool) -> None:
-        """Count a scheduled pass that began at `started_s` for /healthz and /metrics."""
+    def record_pass(self, started_s: float, *, ok: bool, attention: bool = False) -> None:
+        """Count a scheduled pass that began at `started_s` for /healthz and /metrics: its
+        outcome (`error` unless `ok`; `attention` when it finished with something waiting)
+        and its duration. A finished pass, settled or not, is the last successful one."""
         now = time.time()
-        self.passes["ok" if ok else "error"] += 1
+        self.passes[pass_outcome(ok=ok, attention=attention)] += 1
         if ok:
             self.last_pass_ok_s = now
         self.last_pass_s = now
         self.last_pass_duration_s = now - started_s
+        self.pass_durations.observe(max(0.0, now - started_s))
 
     def nonce_seen(self, client_id: str, nonce: str) -> bool:
         """True when this client's nonce was spent already (nothing is written)."""

@@ -264,14 +264,16 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    """GET /metrics: Prometheus text; ledger counts cached and read off the event loop."""
+    """GET /metrics: prometheus_client's exposition (text or OpenMetrics, by `Accept`, with
+    its own Content-Type); ledger counts cached and read off the event loop."""
     state = request.app[STATE]
     if not server_metrics.authorised(request, state):
         return web.json_response({"error": "unauthorized"}, status=401,
                                  headers={"WWW-Authenticate": "Bearer"})
-    body = await server_metrics.render(state, request.app[COUNTS], request.app[CONNECTIONS])
-    return web.Response(body=body, content_type="text/plain", charset="utf-8",
-                        headers={"X-Content-Type-Options": "nosniff"})
+    body, content_type = await server_metrics.render(
+        state, request.app[COUNTS], request.app[CONNECTIONS], request.headers.get("Accept"))
+    return web.Response(body=body, headers={"Content-Type": content_type,
+                                            "X-Content-Type-Options": "nosniff"})
 
 
 async def server_header(request: web.Request, response: web.StreamResponse) -> None:

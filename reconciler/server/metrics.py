@@ -1,9 +1,14 @@
-"""GET /metrics: Prometheus text that costs the event loop nothing to scrape.
+"""GET /metrics: Prometheus exposition that costs the event loop nothing to scrape.
 
-Rules: the ledger's counts are read off the event loop, on a read-only connection of their own,
-at most once per `metrics_cache_s` however many scrapers ask (one refresh at a time, the others
-wait for it); everything else comes from memory. With `metrics_token` set, a scrape needs
+Rules: the ledger's counts (and gauges: quarantine, debts, notifications, the latest audit)
+are read off the event loop, on a read-only connection of their own, at most once per
+`metrics_cache_s` however many scrapers ask (one refresh at a time, the others wait for it);
+everything else comes from memory, and the process's own figures from /proc
+(prometheus_client's ProcessCollector and PlatformCollector). The exposition and its
+Content-Type are prometheus_client's own, negotiated from the scraper's `Accept` (the text
+format, or OpenMetrics when asked for). With `metrics_token` set, a scrape needs
 `Authorization: Bearer <token>` (compared in constant time; any failure is the same 401).
+Every series is listed, with its type and meaning, in README's metric table.
 """
 
 from __future__ import annotations
@@ -13,15 +18,30 @@ import hmac
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 from aiohttp import web
-from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client import CollectorRegistry, PlatformCollector, ProcessCollector
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    InfoMetricFamily,
+    Metric,
+)
+from prometheus_client.exposition import choose_encoder
 
+from reconciler import __version__
 from reconciler.ledger import LedgerCounts, read_counts
 from reconciler.runtime import Runtime
 from reconciler.server.guard import GuardFigures
+
+PROCESS = ProcessCollector(registry=None)  # process_*: CPU, memory, descriptors, start time
+PLATFORM = PlatformCollector(registry=None)  # python_info
+
+
+def bucket_bound(bound_s: float) -> str:
+    """A histogram bucket's `le` label as Prometheus writes it ("1.0", "+Inf")."""
+    return "+Inf" if bound_s == float("inf") else repr(float(bound_s))
 
 
 @dataclass
@@ -58,31 +78,14 @@ class Collector:
 
     def collect(self) -> Iterator[Metric]:
         """Yield the metric families."""
-        state, counts = self.state, self.counts
-        orders = GaugeMetricFamily("reconciler_orders", "Orders in the ledger")
-        orders.add_metric([], counts.orders)
-        yield orders
-        effects = GaugeMetricFamily("reconciler_effects", "Effects by kind and state",
-                                    labels=["kind", "state"])
-        for kind, effect_state, n in counts.effects:
-            effects.add_metric([kind, effect_state], n)
-        yield effects
-        attention = GaugeMetricFamily("reconciler_attention_orders",
-                                      "Orders waiting for a person or a change")
-        attention.add_metric([], counts.attention)
-        yield attention
-        passes = CounterMetricFamily("reconciler_passes", "Passes by outcome",
-                                     labels=["outcome"])
-        for outcome, n in state.passes.items():
-            passes.add_metric([outcome], n)
-        yield passes
-        duration = GaugeMetricFamily("reconciler_pass_duration_seconds",
-                                     "Duration of the last pass")
-        duration.add_metric([], state.last_pass_duration_s)
-        yield duration
+        build = InfoMetricFamily("reconciler_build", "The running reconciler's version")
+        build.add_metric([], {"version": __version__})
+        yield build
+        yield from self._books()
+        yield from self._passes()
         notes = CounterMetricFamily("reconciler_notifications", "Notifications by outcome",
                                     labels=["outcome"])
-        for outcome, n in state.notifications.items():
+        for outcome, n in self.state.notifications.items():
             notes.add_metric([outcome], n)
         yield notes
         conns = self.connections
@@ -99,6 +102,68 @@ class Collector:
         reads.add_metric([], self.refreshes)
         yield reads
         yield from self._remote()
+
+    def _books(self) -> Iterator[Metric]:
+        counts, gauges = self.counts, self.counts.gauges
+        orders = GaugeMetricFamily("reconciler_orders", "Orders in the ledger")
+        orders.add_metric([], counts.orders)
+        yield orders
+        effects = GaugeMetricFamily("reconciler_effects", "Effects by kind and state",
+                                    labels=["kind", "state"])
+        for kind, effect_state, n in counts.effects:
+            effects.add_metric([kind, effect_state], n)
+        yield effects
+        attention = GaugeMetricFamily("reconciler_attention_orders",
+                                      "Orders waiting for a person or a change")
+        attention.add_metric([], counts.attention)
+        yield attention
+        quarantined = GaugeMetricFamily("reconciler_quarantined_rows",
+                                        "Malformed store rows kept in quarantine")
+        quarantined.add_metric([], gauges.quarantined)
+        yield quarantined
+        debts = GaugeMetricFamily("reconciler_debts",
+                                  "Clawback debts recorded (refunds of spent items)")
+        debts.add_metric([], gauges.debts)
+        yield debts
+        notes = GaugeMetricFamily(
+            "reconciler_notifications_by_status",
+            "Notifications in the ledger by status (pending: waiting for the store)",
+            labels=["status"])
+        for status, n in gauges.notifications.items():
+            notes.add_metric([status], n)
+        yield notes
+        audit = gauges.audit
+        audited = GaugeMetricFamily("reconciler_audit_last_run_timestamp_seconds",
+                                    "Unix time of the latest recorded audit (0: none yet)")
+        audited.add_metric([], audit.finished_s if audit else 0)
+        yield audited
+        found = GaugeMetricFamily(
+            "reconciler_audit_discrepancies",
+            "Discrepancies by class in the latest recorded audit (none before the first)",
+            labels=["class", "informational"])
+        if audit is not None:
+            for cls, n in sorted(audit.counts.items()):
+                found.add_metric([cls, "true" if cls in audit.informational else "false"], n)
+        yield found
+
+    def _passes(self) -> Iterator[Metric]:
+        state = self.state
+        last_ok = GaugeMetricFamily(
+            "reconciler_last_successful_pass_timestamp_seconds",
+            "Unix time the last scheduled pass finished without error (0: none yet)")
+        last_ok.add_metric([], state.last_pass_ok_s or 0)
+        yield last_ok
+        passes = CounterMetricFamily("reconciler_passes", "Scheduled passes by outcome",
+                                     labels=["outcome"])
+        for outcome, n in state.passes.items():
+            passes.add_metric([outcome], n)
+        yield passes
+        histogram = state.pass_durations
+        duration = HistogramMetricFamily(
+            "reconciler_pass_duration_seconds", "Duration of scheduled passes",
+            buckets=[(bucket_bound(b), n) for b, n in histogram.cumulative()],
+            sum_value=histogram.sum_s)
+        yield duration
 
     def _remote(self) -> Iterator[Metric]:
         stats = self.state.engine.stats
@@ -130,10 +195,15 @@ def authorised(request: web.Request, state: Runtime) -> bool:
     return hmac.compare_digest(given.encode(), expected.encode())
 
 
-async def render(state: Runtime, cache: CountsCache, connections: GuardFigures) -> bytes:
-    """The exposition text. Raises LedgerError."""
+async def render(state: Runtime, cache: CountsCache, connections: GuardFigures,
+                 accept: str | None = None) -> tuple[bytes, str]:
+    """The exposition for a scraper that sent `accept` (its Accept header), and its
+    Content-Type (prometheus_client's choice: the text format with its version, or
+    OpenMetrics). Raises LedgerError."""
     counts = await cache.get(state)
     registry = CollectorRegistry(auto_describe=False)
     registry.register(Collector(state, counts, cache.refreshes, connections))
-    text: Any = generate_latest(registry)
-    return bytes(text)
+    registry.register(PROCESS)
+    registry.register(PLATFORM)
+    encoder, content_type = choose_encoder(accept or "")
+    return bytes(encoder(registry)), content_type
