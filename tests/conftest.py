@@ -1,14 +1,44 @@
-"""Shared fixtures: the sandbox simulators on free loopback ports, per test."""
+"""Shared fixtures: the sandbox simulators on free loopback ports, per test; a throwaway
+PostgreSQL server for the session (started when a test first asks for it) and a ledger
+location on each engine."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import aiohttp
 import pytest
 
 from reconciler.sandbox.orders import OrderMix
 from reconciler.sandbox.runner import Sandbox, SandboxOptions
+from reconciler.testing.postgres import TempPostgres
+
+ENGINES = ("sqlite", "postgresql")
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[TempPostgres]:
+    """A real PostgreSQL server for the session. When it cannot start, every test that needs
+    it fails (errors): it skips only when RECONCILER_PG_TESTS=off is set explicitly."""
+    if os.environ.get("RECONCILER_PG_TESTS", "").lower() == "off":
+        pytest.skip("RECONCILER_PG_TESTS=off: PostgreSQL tests not run")
+    server = TempPostgres().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=ENGINES)
+def ledger_location(request: pytest.FixtureRequest, tmp_path: Path) -> str | Path:
+    """Where a test's ledger lives: a SQLite file, or a fresh database on the PostgreSQL
+    server (the test runs once on each engine)."""
+    if request.param == "sqlite":
+        return tmp_path / "l.db"
+    server: TempPostgres = request.getfixturevalue("postgres_server")
+    return server.create_database()
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ def cmd_players_import(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     default_game = config.games[0]  # the game a row without game_id belongs to
     links = read_links_csv(Path(args.file), default_game.jogos.game_id)
-    ledger = Ledger.open(config.db_path)
+    ledger = Ledger.open(config.db_path, password=config.ledger_password)
     try:
         count = ledger.link_many(links, int(time.time()), source=f"import:{Path(args.file).name}")
     finally:

@@ -12,6 +12,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from reconciler.auth.pgos import split_server_key
 from reconciler.config.checks import check
@@ -89,6 +90,11 @@ def _daemon(v: Mapping[str, Any], read_file: ReadFile, problems: list[str]) -> D
         ops_client=_ops_client(v, read_file, problems))
 
 
+def _ledger_location(value: str) -> Path | str:
+    """A postgresql:// URL stays text (libpq reads it); anything else is a SQLite file."""
+    return value if value.startswith(("postgresql://", "postgres://")) else Path(value)
+
+
 def build_config(doc: Mapping[str, Any], env: Mapping[str, str], *,
                  read_file: ReadFile = read_text, base_dir: Path | None = None) -> Config:
     """Validate a parsed TOML document and the environment into a Config.
@@ -105,6 +111,11 @@ def build_config(doc: Mapping[str, Any], env: Mapping[str, str], *,
             v[env_name] = value
     target = v.get("RECONCILER_FULFILMENT")
     problems += _required_by_target(target, raw)
+    if isinstance(_ledger_location(v.get("RECONCILER_DB", "")), str) and urlsplit(
+            v["RECONCILER_DB"]).password is not None:
+        v.pop("RECONCILER_DB")
+        problems.append(f"{BY_ENV['RECONCILER_DB'].name}: no password in the URL (it would be "
+                        "printed); use RECONCILER_DB_PASSWORD(_FILE) or PGPASSFILE")
     if "PGOS_SERVER_KEY" in v:
         try:
             split_server_key(v["PGOS_SERVER_KEY"].reveal())
@@ -129,7 +140,8 @@ def build_config(doc: Mapping[str, Any], env: Mapping[str, str], *,
     sink = _section(v, "fulfilment")
     return Config(
         games=tuple(games),
-        db_path=Path(v["RECONCILER_DB"]),
+        db_path=_ledger_location(v["RECONCILER_DB"]),
+        db_password=v.get("RECONCILER_DB_PASSWORD"),
         engine=EngineSettings(**_section(v, "engine")),
         policy=Policy(policy["adopt"], policy["identity"], policy["clawback"]),
         clawback=policy["clawback"],

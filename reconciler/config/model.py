@@ -119,6 +119,7 @@ class DaemonSettings:
     notify_trust: Trust  # store: nothing moves before getOrders confirms
     allow_query_api_key: bool  # accept `?api_key=` (the spec strongly discourages it)
     link_allow_relink: bool  # /link may move a linked user to another player
+    leader_check_s: float  # a shared ledger: the leader's lock is tried or checked this often
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,13 +127,19 @@ class Config:
     """The whole validated configuration: every game served, and what they share."""
 
     games: tuple[GameConfig, ...]
-    db_path: Path
+    db_path: Path | str  # a SQLite file, or a postgresql:// URL (libpq's; no password in it)
+    db_password: Secret | None  # the PostgreSQL password, unless libpq finds one itself
     engine: EngineSettings
     policy: Policy
     clawback: str  # policy.clawback, for the engine until it reads the policy
     pgos_api: PgosApi
     sink: SinkConfig | None
     daemon: DaemonSettings
+
+    @property
+    def ledger_password(self) -> str | None:
+        """The PostgreSQL password as text, for the connection only (None: libpq's own)."""
+        return None if self.db_password is None else self.db_password.reveal()
 
     def game(self, game_id: int) -> GameConfig | None:
         """The configuration of a served game, or None."""
@@ -150,4 +157,6 @@ class Config:
             found.append(self.sink.secret.reveal())
         if self.daemon.metrics_token is not None:
             found.append(self.daemon.metrics_token.reveal())
+        if self.db_password is not None:
+            found.append(self.db_password.reveal())
         return found

@@ -89,7 +89,8 @@ SETTINGS: tuple[Setting, ...] = (
     _optional("PGOS_TITLE_ID", "pgos", "title_id"),
     _optional("PGOS_TITLE_REGION_ID", "pgos", "title_region_id"),
     _secret("PGOS_SERVER_KEY", "pgos", "server_key", SecretKind.SERVER_KEY),
-    Setting("RECONCILER_DB", "ledger", "path", Kind.PATH, "state/ledger.db"),
+    Setting("RECONCILER_DB", "ledger", "path", Kind.PATH, "state/ledger.db"),  # or postgresql://
+    _secret("RECONCILER_DB_PASSWORD", "ledger", "password", SecretKind.CLIENT_SECRET),
     Setting("RECONCILER_CATALOG", "catalog", "path", Kind.PATH),
     Setting("RECONCILER_PAGE_SIZE", "engine", "page_size", Kind.INT, 100),
     Setting("RECONCILER_CONCURRENCY", "engine", "concurrency", Kind.INT, 8),
@@ -150,6 +151,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("OPS_WINDOW_S", "ops", "window_s", Kind.INT, 300),
     Setting("OPS_ALLOW_QUERY_API_KEY", "ops", "allow_query_api_key", Kind.BOOL, False),
     Setting("RECONCILER_LINK_ALLOW_RELINK", "daemon", "link_allow_relink", Kind.BOOL, False),
+    Setting("RECONCILER_LEADER_CHECK_S", "daemon", "leader_check_s", Kind.FLOAT, 5.0),
 )
 
 SECTIONS = frozenset(s.section for s in SETTINGS)

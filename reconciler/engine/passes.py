@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, Protocol
 
 import aiohttp
@@ -141,7 +142,8 @@ async def open_engine(config: Config, *, clock: Callable[[], float] = time.time,
     retry = RetryPolicy(settings.max_attempts, settings.backoff_s, settings.backoff_max_s)
     stats = RequestStats()
     path = config.db_path
-    ledger = Ledger.open(":memory:" if dry_run and not path.exists() else path)
+    fresh = dry_run and isinstance(path, Path) and not path.exists()
+    ledger = Ledger.open(":memory:" if fresh else path, password=config.ledger_password)
     connector = aiohttp.TCPConnector(limit=settings.concurrency + settings.effect_concurrency + 4)
     try:
         async with aiohttp.ClientSession(connector=connector) as session:

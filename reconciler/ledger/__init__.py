@@ -10,9 +10,9 @@ failure leaves the ledger as LedgerError; `DatabaseError` is its older name.
 from reconciler.errors import LedgerError
 from reconciler.errors import LedgerError as DatabaseError
 from reconciler.ledger.counts import LedgerCounts, read_counts
-from reconciler.ledger.effects import Effect, Outcome
+from reconciler.ledger.effects import Effect, OrderBusy, Outcome
 from reconciler.ledger.facade import Ledger
 from reconciler.ledger.orders import RecordFigures
 
-__all__ = ["DatabaseError", "Effect", "Ledger", "LedgerCounts", "LedgerError", "Outcome",
-           "RecordFigures", "read_counts"]
+__all__ = ["DatabaseError", "Effect", "Ledger", "LedgerCounts", "LedgerError", "OrderBusy",
+           "Outcome", "RecordFigures", "read_counts"]

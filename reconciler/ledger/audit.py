@@ -8,15 +8,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlite_utils import Database
-
 from reconciler.core.audit import EffectRow, LedgerOrderRow
 from reconciler.core.states import EffectState
-from reconciler.ledger.connection import marks, rows, scalar
+from reconciler.ledger.connection import Db, marks, rows, scalar
 from reconciler.ledger.orders import ORDER_COLUMNS, order_of
 
 
-def audit_rows(db: Database, game_ids: list[int]) -> dict[str, Any]:
+def audit_rows(db: Db, game_ids: list[int]) -> dict[str, Any]:
     """Everything the audit reads from the ledger: `ledger` (orders with their flags),
     `effects`, `debts`, `quarantined`, `interrupted_runs` and `latest_s` (the last write)."""
     games = marks(game_ids)
@@ -44,6 +42,6 @@ def audit_rows(db: Database, game_ids: list[int]) -> dict[str, Any]:
         db, "SELECT id, started_s FROM runs WHERE status = 'running' AND id < "
         "(SELECT coalesce(max(id), 0) FROM runs)")]
     latest = scalar(db, "SELECT max(t) FROM (SELECT max(changed_s) AS t FROM orders UNION ALL "
-                    "SELECT max(updated_s) FROM effects)")
+                    "SELECT max(updated_s) FROM effects) AS latest")
     return {"ledger": orders, "effects": effects, "debts": debts, "quarantined": quarantined,
             "interrupted_runs": interrupted, "latest_s": latest}

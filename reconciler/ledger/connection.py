@@ -2,8 +2,11 @@
 
 Rules: the database file is created with mode 0600 (its -wal and -shm tightened too), in WAL
 mode with a busy timeout and foreign keys on; its schema changes only through `migrations`.
-Rows are read by column name (`rows`, `row`), never by position. Every sqlite3 error that
-leaves the ledger is a LedgerError (`guarded`): callers never see the database's own errors.
+A `postgresql://` location opens the PostgreSQL twin instead (ledger.postgres, schema in
+ledger.pg_schema); rooms see either as a `Db`: `execute`, `atomic`, `rows`, `row`, and the
+`dialect` for what differs. Rows are read by column name (`rows`, `row`), never by position.
+Every database error that leaves the ledger is a LedgerError (`guarded`): callers never see
+sqlite3's or psycopg's own errors.
 """
 
 from __future__ import annotations
@@ -11,14 +14,23 @@ from __future__ import annotations
 import functools
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, Protocol, TypeVar
 
 from sqlite_utils import Database
 
 from reconciler import private_files
 from reconciler.errors import ConfigError, LedgerError
+from reconciler.ledger.dialect import SQLITE, Dialect, is_postgres_url
 from reconciler.ledger.migrations import migrations
+
+try:  # the `postgres` extra
+    import psycopg
+
+    DB_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, psycopg.Error)
+except ImportError:  # pragma: no cover - SQLite only
+    DB_ERRORS = (sqlite3.Error,)
 
 BUSY_TIMEOUT_MS = 10_000
 SIDE_FILES = ("-wal", "-shm")  # SQLite's companions of the ledger file
@@ -44,7 +56,98 @@ def _tighten_side_files(path: Path) -> None:
         private_files.tighten(Path(f"{path}{suffix}"))
 
 
-def open_database(path: str | Path) -> Database:
+class Row(Protocol):
+    """A row read by column name (sqlite3.Row, or a dict from PostgreSQL)."""
+
+    def __getitem__(self, key: str) -> Any: ...
+
+    def keys(self) -> Any: ...
+
+
+class Executes(Protocol):
+    """Anything that runs one statement of the shared SQL: a sqlite3 connection, a `Db`."""
+
+    def execute(self, sql: str, parameters: Sequence[object] = ..., /) -> Any: ...
+
+
+class Db(Protocol):
+    """What the rooms use of a database: SqliteDb, or postgres.PgDatabase."""
+
+    dialect: Dialect
+
+    def execute(self, sql: str, parameters: Sequence[object] | None = None) -> Any: ...
+
+    def atomic(self) -> AbstractContextManager[Any]: ...
+
+    def rows(self, sql: str, parameters: Sequence[object] = ()) -> Sequence[Row]: ...
+
+    def row(self, sql: str, parameters: Sequence[object] = ()) -> Row | None: ...
+
+    def table_names(self) -> list[str]: ...
+
+    def integrity_ok(self) -> bool: ...
+
+    def hold_order(self, game_id: int, order_id: str) -> bool: ...
+
+    def release_order(self, game_id: int, order_id: str) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class SqliteDb(Database):
+    """The SQLite ledger: sqlite-utils' Database and what a `Db` adds (one process writes at a
+    time; an order needs no holding across processes)."""
+
+    dialect = SQLITE
+
+    def rows(self, sql: str, parameters: Sequence[object] = ()) -> list[sqlite3.Row]:
+        """Every row of a query, each addressable by column name."""
+        cursor = self.conn.cursor()
+        cursor.row_factory = sqlite3.Row
+        return list(cursor.execute(sql, parameters).fetchall())
+
+    def row(self, sql: str, parameters: Sequence[object] = ()) -> sqlite3.Row | None:
+        """The first row of a query by column name, or None."""
+        cursor = self.conn.cursor()
+        cursor.row_factory = sqlite3.Row
+        found: sqlite3.Row | None = cursor.execute(sql, parameters).fetchone()
+        return found
+
+    def integrity_ok(self) -> bool:
+        """PRAGMA integrity_check says ok."""
+        return bool(self.execute(SQLITE.integrity_sql).fetchone()[0] == "ok")
+
+    @property
+    def total_changes(self) -> int:
+        """Rows written on this connection since it opened."""
+        return int(self.conn.total_changes)
+
+    def hold_order(self, game_id: int, order_id: str) -> bool:
+        """Always held: one process writes a SQLite ledger."""
+        return True
+
+    def release_order(self, game_id: int, order_id: str) -> None:
+        """Nothing to release."""
+
+
+def open_db(location: str | Path, password: str | None = None) -> Db:
+    """Open and migrate the ledger at `location`: a SQLite file (":memory:" too) or a
+    `postgresql://` URL (`password` is used for the latter only).
+
+    Raises ConfigError when it cannot be opened, reached or migrated.
+    """
+    if is_postgres_url(location):
+        try:
+            from reconciler.ledger.postgres import open_postgres
+        except ImportError as exc:
+            raise ConfigError("a postgresql:// ledger needs psycopg: "
+                              "pip install 'reconciler[postgres]'") from exc
+        return open_postgres(str(location), password)
+    db: Db = open_database(location)
+    return db
+
+
+def open_database(path: str | Path) -> SqliteDb:
     """Open (creating with mode 0600) and migrate the SQLite ledger at `path`.
 
     Raises ConfigError when the file cannot be created or is not a SQLite database.
@@ -59,7 +162,7 @@ def open_database(path: str | Path) -> Database:
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
-        db = Database(conn)
+        db = SqliteDb(conn)
         migrations.apply(db)
     except sqlite3.DatabaseError as exc:
         raise ConfigError(f"ledger {path}: not a usable SQLite database: {exc}") from exc
@@ -69,35 +172,31 @@ def open_database(path: str | Path) -> Database:
 
 
 def guarded(method: Callable[P, R]) -> Callable[P, R]:
-    """Wrap a ledger operation so that a sqlite3 error leaves it as a LedgerError naming the
-    operation (the transaction it was in is rolled back by `Database.atomic`)."""
+    """Wrap a ledger operation so that a database error (sqlite3's or psycopg's) leaves it as
+    a LedgerError naming the operation (the transaction it was in is rolled back by
+    `atomic`)."""
 
     @functools.wraps(method)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return method(*args, **kwargs)
-        except sqlite3.Error as exc:
+        except DB_ERRORS as exc:
             raise LedgerError(f"ledger: {method.__name__}: {exc}") from exc
 
     return wrapper
 
 
-def rows(db: Database, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
+def rows(db: Db, sql: str, params: Sequence[object] = ()) -> Sequence[Row]:
     """Every row of a query, each addressable by column name."""
-    cursor = db.conn.cursor()
-    cursor.row_factory = sqlite3.Row
-    return list(cursor.execute(sql, params).fetchall())
+    return db.rows(sql, params)
 
 
-def row(db: Database, sql: str, params: Sequence[object] = ()) -> sqlite3.Row | None:
+def row(db: Db, sql: str, params: Sequence[object] = ()) -> Row | None:
     """The first row of a query by column name, or None."""
-    cursor = db.conn.cursor()
-    cursor.row_factory = sqlite3.Row
-    found: sqlite3.Row | None = cursor.execute(sql, params).fetchone()
-    return found
+    return db.row(sql, params)
 
 
-def scalar(db: Database, sql: str, params: Sequence[object] = ()) -> int:
+def scalar(db: Db, sql: str, params: Sequence[object] = ()) -> int:
     """The single number a query answers (a count, a sum; NULL reads as 0)."""
     value = db.execute(sql, list(params)).fetchone()[0]
     return int(value or 0)

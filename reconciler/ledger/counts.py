@@ -1,9 +1,11 @@
 """Read models of counts: for /metrics, pass summaries and tests.
 
-Rules: each count is one query written once, on a plain sqlite3 connection, so that the
-daemon's own connection and the read-only connection of `read_counts` share it. `read_counts`
-opens and closes its connection per call, so it may run in a worker thread while the daemon's
-connection serves the event loop (WAL lets readers and the writer proceed together).
+Rules: each count is one query written once, on anything that `Executes` the shared SQL (a
+plain sqlite3 connection, the ledger's Db), so that the daemon's own connection and the
+connection of `read_counts` share it. `read_counts` opens and closes its connection per call
+(read-only on SQLite; a PostgreSQL session of its own), so it may run in a worker thread while
+the daemon's connection serves the event loop (WAL lets readers and the writer proceed
+together; PostgreSQL's readers never wait for writers).
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from pathlib import Path
 
 from reconciler.core.states import UNSETTLED
 from reconciler.errors import LedgerError
-from reconciler.ledger.connection import marks
+from reconciler.ledger.connection import DB_ERRORS, Executes, marks
+from reconciler.ledger.dialect import is_postgres_url
 from reconciler.ledger.gauges import Gauges, read_gauges
 from reconciler.ledger.orders import WAITING
 
@@ -32,27 +35,27 @@ class LedgerCounts:
     gauges: Gauges = field(default_factory=Gauges)
 
 
-def _count(conn: sqlite3.Connection, sql: str, params: list[object] | None = None) -> int:
+def _count(conn: Executes, sql: str, params: list[object] | None = None) -> int:
     return int(conn.execute(sql, params or []).fetchone()[0] or 0)
 
 
-def effect_counts(conn: sqlite3.Connection) -> list[tuple[str, str, int]]:
+def effect_counts(conn: Executes) -> list[tuple[str, str, int]]:
     """(kind, state, count) of every effect."""
     return [(str(k), str(s), int(n)) for k, s, n in conn.execute(
         "SELECT kind, state, count(*) FROM effects GROUP BY kind, state")]
 
 
-def attention_count(conn: sqlite3.Connection) -> int:
+def attention_count(conn: Executes) -> int:
     """Orders waiting for a person or a change (not adopted)."""
     return _count(conn, f"SELECT count(*) FROM orders WHERE {WAITING}")
 
 
-def table_counts(conn: sqlite3.Connection) -> dict[str, int]:
+def table_counts(conn: Executes) -> dict[str, int]:
     """Row counts of every table of the books."""
     return {name: _count(conn, f"SELECT count(*) FROM {name}") for name in TABLES}
 
 
-def pending_counts(conn: sqlite3.Connection, game_ids: list[int]) -> dict[str, int]:
+def pending_counts(conn: Executes, game_ids: list[int]) -> dict[str, int]:
     """What is not settled in these games: effects by unsettled state (every one present),
     orders waiting for attention, quarantined rows."""
     games = marks(game_ids)
@@ -69,17 +72,35 @@ def pending_counts(conn: sqlite3.Connection, game_ids: list[int]) -> dict[str, i
     return counts
 
 
-def read_counts(path: Path | str) -> LedgerCounts:
-    """Count on a fresh read-only connection. Raises LedgerError when it cannot be read."""
+def _counts(conn: Executes) -> LedgerCounts:
+    return LedgerCounts(_count(conn, "SELECT count(*) FROM orders"),
+                        tuple(effect_counts(conn)), attention_count(conn),
+                        read_gauges(conn))
+
+
+def read_counts(path: Path | str, password: str | None = None) -> LedgerCounts:
+    """Count on a fresh connection (read-only on SQLite; `password` for a PostgreSQL URL).
+    Raises LedgerError when it cannot be read."""
+    if is_postgres_url(path):
+        from reconciler.ledger.postgres import PgDatabase, redacted
+
+        try:
+            db = PgDatabase(str(path), password)
+        except DB_ERRORS as exc:
+            raise LedgerError(f"ledger {redacted(str(path))}: cannot connect: {exc}") from exc
+        try:
+            return _counts(db)
+        except DB_ERRORS as exc:
+            raise LedgerError(f"ledger {redacted(str(path))}: cannot count: {exc}") from exc
+        finally:
+            db.close()
     try:
         # as_uri() percent-encodes the path: a '#', '?' or '%' in it cannot end the file name
         conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True, timeout=5)
     except sqlite3.Error as exc:
         raise LedgerError(f"ledger {path}: cannot open for reading: {exc}") from exc
     try:
-        return LedgerCounts(_count(conn, "SELECT count(*) FROM orders"),
-                            tuple(effect_counts(conn)), attention_count(conn),
-                            read_gauges(conn))
+        return _counts(conn)
     except sqlite3.Error as exc:
         raise LedgerError(f"ledger {path}: cannot count: {exc}") from exc
     finally:

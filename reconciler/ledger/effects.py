@@ -7,29 +7,31 @@ flight, one more attempt) before anything is sent; the payload first recorded is
 returned ever after, so a re-send after a crash sends the same thing. `settle` is one
 transaction that writes the outcome, the debts it leaves and, for a grant done, clears the
 order's attention; it reads nothing when the effect is in flight as it must be. Every function
-takes the sqlite-utils Database; rows are mapped by column name.
+takes the ledger's Db (SQLite or PostgreSQL); rows are mapped by column name.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlite_utils import Database
-
 from reconciler.core.models import effect_id as make_effect_id
 from reconciler.core.plan import Action, ActionKind
 from reconciler.core.states import EffectState, allowed, check_transition, sources
-from reconciler.errors import InvariantError
-from reconciler.ledger.connection import marks, row, rows
+from reconciler.errors import InvariantError, LedgerError
+from reconciler.ledger.connection import Db, Row, marks, row, rows
 from reconciler.ledger.orders import write_attention
 
 S = EffectState
 EFFECT_COLUMNS = ("id, kind, game_id, order_id, player_id, state, attempts, payload, response, "
                   "last_error")
+
+
+class OrderBusy(LedgerError):
+    """Another process holds the order (a shared ledger): its effects are not claimed here;
+    whoever holds it settles them, or the next pass does once it is let go."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +61,7 @@ class Outcome:
     debts: tuple[Mapping[str, Any], ...] = ()  # each {kind, code, amount, ...}
 
 
-def effect_of(found: sqlite3.Row) -> Effect:
+def effect_of(found: Row) -> Effect:
     """The Effect of a row read with EFFECT_COLUMNS."""
     return Effect(found["id"], found["kind"], found["game_id"], found["order_id"],
                   found["player_id"], EffectState(found["state"]), found["attempts"],
@@ -68,24 +70,27 @@ def effect_of(found: sqlite3.Row) -> Effect:
                   found["last_error"])
 
 
-def read(db: Database, effect_id: str) -> Effect | None:
+def read(db: Db, effect_id: str) -> Effect | None:
     """The effect row, or None."""
     found = row(db, f"SELECT {EFFECT_COLUMNS} FROM effects WHERE id = ?", [effect_id])
     return None if found is None else effect_of(found)
 
 
-def claim(db: Database, action: Action, now_s: int) -> Effect | None:
+def claim(db: Db, action: Action, now_s: int) -> Effect | None:
     """Commit the intent of the action's effect, in one transaction; None when it is already
     done (someone settled it since the plan was made). A revocation's grant is returned with
     it (`Effect.grant`).
 
     Raises InvariantError on an impossible transition, a revocation whose grant is not done,
-    or a new grant the plan did not resolve; sqlite3.Error on database failure.
+    or a new grant the plan did not resolve; OrderBusy when another process holds the order
+    (a shared ledger); a database error on database failure.
     """
     kind, order = action.kind.value, action.order
     grant_id = (make_effect_id("grant", order.game_id, order.order_id)
                 if action.kind is ActionKind.REVOKE else None)
     wanted = [action.effect_id] if grant_id is None else [action.effect_id, grant_id]
+    if not db.hold_order(order.game_id, order.order_id):
+        raise OrderBusy(f"order {order.game_id}/{order.order_id} is being settled elsewhere")
     with db.atomic():
         found = {r["id"]: effect_of(r) for r in rows(
             db, f"SELECT {EFFECT_COLUMNS} FROM effects WHERE id IN ({marks(wanted)})", wanted)}
@@ -102,20 +107,20 @@ def claim(db: Database, action: Action, now_s: int) -> Effect | None:
         return replace(claimed, grant=grant)
 
 
-def begin(db: Database, effect_id: str, kind: str, game_id: int, order_id: str,
+def begin(db: Db, effect_id: str, kind: str, game_id: int, order_id: str,
           player_id: str | None, payload: dict[str, Any], now_s: int) -> Effect:
     """`claim` from raw fields (tools and tests): commit the intent; the payload of an existing
     effect is kept.
 
     Raises InvariantError on an impossible transition (e.g. an effect already done);
-    sqlite3.Error on database failure.
+    a database error on database failure.
     """
     with db.atomic():
         return _begin(db, effect_id, read(db, effect_id), kind, game_id, order_id, player_id,
                       lambda: payload, now_s)
 
 
-def _begin(db: Database, effect_id: str, current: Effect | None, kind: str, game_id: int,
+def _begin(db: Db, effect_id: str, current: Effect | None, kind: str, game_id: int,
            order_id: str, player_id: str | None, payload: Callable[[], dict[str, Any]],
            now_s: int) -> Effect:
     check_transition(effect_id, current.state if current else None, S.IN_FLIGHT, kind=kind)
@@ -135,11 +140,11 @@ def _begin(db: Database, effect_id: str, current: Effect | None, kind: str, game
                   None)
 
 
-def settle(db: Database, effect: Effect, outcome: Outcome, now_s: int) -> None:
+def settle(db: Db, effect: Effect, outcome: Outcome, now_s: int) -> None:
     """Commit the outcome of a claimed effect, its debts and (a grant done) the order's
     cleared attention, in one transaction.
 
-    Raises InvariantError when the effect is not in flight; sqlite3.Error on database failure.
+    Raises InvariantError when the effect is not in flight; a database error on failure.
     """
     with db.atomic():
         _finish(db, effect.id, outcome.state, outcome.response, outcome.error, now_s)
@@ -151,17 +156,17 @@ def settle(db: Database, effect: Effect, outcome: Outcome, now_s: int) -> None:
             write_attention(db, effect.game_id, effect.order_id, None)
 
 
-def finish(db: Database, effect_id: str, state: EffectState, now_s: int, *,
+def finish(db: Db, effect_id: str, state: EffectState, now_s: int, *,
            response: dict[str, Any] | None = None, error: str | None = None) -> None:
     """`settle` from raw fields (tools and tests): the outcome alone.
 
-    Raises InvariantError when the effect is not in flight; sqlite3.Error on database failure.
+    Raises InvariantError when the effect is not in flight; a database error on failure.
     """
     with db.atomic():
         _finish(db, effect_id, state, response, error, now_s)
 
 
-def _finish(db: Database, effect_id: str, state: EffectState,
+def _finish(db: Db, effect_id: str, state: EffectState,
             response: dict[str, Any] | None, error: str | None, now_s: int) -> None:
     """Write the outcome where the stored state may move to `state` (the table's sources);
     only when it may not is the row read, to say why."""
@@ -177,11 +182,11 @@ def _finish(db: Database, effect_id: str, state: EffectState,
         raise InvariantError(f"effect {effect_id}: outcome {state} not written")
 
 
-def insert_debt(db: Database, debt_id: str, game_id: int, order_id: str, player_id: str,
+def insert_debt(db: Db, debt_id: str, game_id: int, order_id: str, player_id: str,
                 kind: str, code: str, amount: int, now_s: int) -> None:
     """Within the caller's transaction: record what a clawback could not take back (once per
     id)."""
     db.execute(
-        "INSERT OR IGNORE INTO debts (id, game_id, order_id, player_id, kind, code, amount, "
-        "created_s) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO debts (id, game_id, order_id, player_id, kind, code, amount, "
+        "created_s) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
         [debt_id, game_id, order_id, player_id, kind, code, amount, now_s])

@@ -1,9 +1,11 @@
 """The Ledger: the books' one interface, each method handed to the room of its concern.
 
 Rules: this class holds no SQL; its methods are the interface the engine, the daemon and the
-faces use, so that another engine (PostgreSQL) can stand beside SQLite behind the same
-methods. Every method is `guarded`: a database failure leaves it as a LedgerError (the
-transaction under way is rolled back), never as sqlite3's own error. Time comes in as `now_s`.
+faces use, on either engine (a SQLite file, or PostgreSQL when several daemons share the
+books; `open` picks by location). Every method is `guarded`: a database failure leaves it as a
+LedgerError (the transaction under way is rolled back), never as sqlite3's or psycopg's own
+error. Time comes in as `now_s`.
+
 """
 
 from __future__ import annotations
@@ -12,14 +14,12 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlite_utils import Database
-
 from reconciler.core.models import Order
 from reconciler.core.notify import NoteStatus
 from reconciler.core.plan import Action, LedgerOrder
 from reconciler.core.states import EffectState
 from reconciler.ledger import audit, counts, effects, gauges, inbox, links, orders, runs, story
-from reconciler.ledger.connection import guarded, open_database
+from reconciler.ledger.connection import Db, guarded, open_db
 from reconciler.ledger.effects import Effect, Outcome
 from reconciler.ledger.links import LinkOutcome
 from reconciler.ledger.orders import RecordFigures
@@ -28,26 +28,33 @@ from reconciler.ledger.orders import RecordFigures
 class Ledger:
     """The local books: orders seen, effects applied, runs, links, debts and the inbox."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Db) -> None:
         self.db = db
 
     @classmethod
-    def open(cls, path: str | Path) -> Ledger:
-        """Open (creating with mode 0600) and migrate the ledger at `path` (":memory:" too).
+    def open(cls, location: str | Path, *, password: str | None = None) -> Ledger:
+        """Open and migrate the ledger at `location`: a SQLite file (created with mode 0600;
+        ":memory:" too) or a `postgresql://` URL (with `password`, if libpq has none).
 
-        Raises ConfigError when the file cannot be created or is not a SQLite database.
+        Raises ConfigError when the file cannot be created or is not a SQLite database, or
+        the server cannot be reached or migrated.
         """
-        return cls(open_database(path))
+        return cls(open_db(location, password))
+
+    @property
+    def shared(self) -> bool:
+        """True when several processes may share these books (PostgreSQL)."""
+        return self.db.dialect.shared
 
     @guarded
     def close(self) -> None:
         """Close the connection. Raises LedgerError."""
-        self.db.conn.close()
+        self.db.close()
 
     @guarded
     def integrity_ok(self) -> bool:
-        """PRAGMA integrity_check says ok. Raises LedgerError."""
-        return bool(self.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok")
+        """The engine's integrity check says ok. Raises LedgerError."""
+        return self.db.integrity_ok()
 
     # -- orders ----------------------------------------------------------------------------
     @guarded
@@ -104,9 +111,17 @@ class Ledger:
     @guarded
     def claim(self, action: Action, now_s: int) -> Effect | None:
         """Commit the intent of the action's effect in one transaction and return it with the
-        payload first recorded; None when it is already done.
-        Raises InvariantError on an impossible transition, LedgerError."""
+        payload first recorded; None when it is already done. On a shared ledger the order is
+        held by this process from here until `release_order`.
+        Raises InvariantError on an impossible transition, OrderBusy (a LedgerError) when
+        another process holds the order, LedgerError."""
         return effects.claim(self.db, action, now_s)
+
+    @guarded
+    def release_order(self, game_id: int, order_id: str) -> None:
+        """Let other processes act on the order again (its actions are over here).
+        Raises LedgerError."""
+        self.db.release_order(game_id, order_id)
 
     @guarded
     def settle(self, effect: Effect, outcome: Outcome, now_s: int) -> None:
@@ -248,19 +263,19 @@ class Ledger:
     @guarded
     def counts(self) -> dict[str, int]:
         """Row counts of every table (for summaries and tests). Raises LedgerError."""
-        return counts.table_counts(self.db.conn)
+        return counts.table_counts(self.db)
 
     @guarded
     def pending_counts(self, game_ids: list[int]) -> dict[str, int]:
         """What is not settled: effects by unsettled state, orders waiting for attention,
         quarantined rows. Raises LedgerError."""
-        return counts.pending_counts(self.db.conn, game_ids)
+        return counts.pending_counts(self.db, game_ids)
 
     @guarded
     def gauges(self) -> gauges.Gauges:
         """Quarantined rows, debts, notifications by status and the latest audit's counts
         (what /metrics shows; it reads them through `read_counts`). Raises LedgerError."""
-        return gauges.read_gauges(self.db.conn)
+        return gauges.read_gauges(self.db)
 
     @guarded
     def audit_rows(self, game_ids: list[int]) -> dict[str, Any]:

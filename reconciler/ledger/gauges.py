@@ -2,7 +2,8 @@
 by status, and the discrepancies of the latest audit run.
 
 Rules: read-only; plain SQL with `?` placeholders and nothing SQLite-specific, each query
-written once; every function takes a DB-API connection, so the daemon's own connection
+written once; every function takes anything that `Executes` the shared SQL (a sqlite3
+connection, the ledger's Db, on either engine), so the daemon's own connection
 (`Ledger.gauges`) and the read-only connection of `counts.read_counts` share them. Figures of
 an audit are the summary its run recorded (engine.audit.audit_report); none is made up here.
 """
@@ -10,10 +11,10 @@ an audit are the summary its run recorded (engine.audit.audit_report); none is m
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass, field
 
 from reconciler.core.notify import NoteStatus
+from reconciler.ledger.connection import Executes
 
 
 @dataclass(frozen=True)
@@ -36,21 +37,21 @@ class Gauges:
     audit: AuditGauges | None = None
 
 
-def _one(conn: sqlite3.Connection, sql: str) -> int:
+def _one(conn: Executes, sql: str) -> int:
     return int(conn.execute(sql).fetchone()[0] or 0)
 
 
-def notification_counts(conn: sqlite3.Connection) -> dict[str, int]:
+def notification_counts(conn: Executes) -> dict[str, int]:
     """Notifications by status, every NoteStatus present (zero included). Raises
-    sqlite3.Error."""
+    a database error."""
     found = {str(status): int(n) for status, n in conn.execute(
         "SELECT status, count(*) FROM notifications GROUP BY status")}
     return {s.value: found.get(s.value, 0) for s in NoteStatus}
 
 
-def latest_audit(conn: sqlite3.Connection) -> AuditGauges | None:
+def latest_audit(conn: Executes) -> AuditGauges | None:
     """The latest finished audit run's counts, or None when no audit was recorded (or its
-    figures hold no counts). Raises sqlite3.Error."""
+    figures hold no counts). Raises a database error."""
     found = conn.execute(
         "SELECT finished_s, figures FROM runs WHERE kind = ? AND finished_s IS NOT NULL "
         "ORDER BY id DESC LIMIT 1", ["audit"]).fetchone()
@@ -67,8 +68,8 @@ def latest_audit(conn: sqlite3.Connection) -> AuditGauges | None:
                        frozenset(str(c) for c in figures.get("informational", [])))
 
 
-def read_gauges(conn: sqlite3.Connection) -> Gauges:
-    """Every gauge of this room. Raises sqlite3.Error."""
+def read_gauges(conn: Executes) -> Gauges:
+    """Every gauge of this room. Raises a database error."""
     return Gauges(quarantined=_one(conn, "SELECT count(*) FROM quarantine"),
                   debts=_one(conn, "SELECT count(*) FROM debts"),
                   notifications=notification_counts(conn), audit=latest_audit(conn))

@@ -4,7 +4,7 @@ nonces of service-to-service requests (replays refused across restarts).
 Rules: a notification is identified by the hash of its exact bytes (a duplicate writes
 nothing); what it tells (user, product, pay time, refund status) is kept beside its status so
 that the store's answer can be compared without parsing it again. Every function takes the
-sqlite-utils Database and runs its own transaction; rows are mapped by column name.
+ledger's Db and runs its own transaction; rows are mapped by column name.
 """
 
 from __future__ import annotations
@@ -12,12 +12,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from sqlite_utils import Database
-
 from reconciler.core.models import Order, RefundStatus, merge_notification
 from reconciler.core.notify import MAX_ATTEMPTS, NoteStatus, rewrites_history
 from reconciler.ledger import orders
-from reconciler.ledger.connection import marks, row, rows
+from reconciler.ledger.connection import Db, marks, row, rows
 
 
 @dataclass(frozen=True)
@@ -35,26 +33,27 @@ def note_id(body: bytes) -> str:
     return hashlib.blake2b(body, digest_size=16).hexdigest()
 
 
-def record(db: Database, told: Order, kind: str, body: bytes, now_s: int,
+def record(db: Db, told: Order, kind: str, body: bytes, now_s: int,
            status: NoteStatus) -> bool:
     """Keep a verified notification; False when the same bytes were recorded before.
 
-    Raises sqlite3.Error on database failure (nothing is written).
+    Raises a database error on database failure (nothing is written).
     """
     with db.atomic():
         cursor = db.execute(
-            "INSERT OR IGNORE INTO notifications (id, game_id, order_id, paytype, body, "
+            "INSERT INTO notifications (id, game_id, order_id, paytype, body, "
             "received_s, status, attempts, user_id, product_id, pay_time_s, refund_status, "
-            "decided_s) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)",
+            "decided_s) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (id) DO NOTHING",
             [note_id(body), told.game_id, told.order_id, kind,
              body.decode("utf-8", "replace"), now_s, status.value, told.user_id,
              told.product_id, told.pay_time_s,
              None if told.refund_status is None else int(told.refund_status),
              None if status is NoteStatus.PENDING else now_s])
-        return cursor.rowcount == 1
+        return bool(cursor.rowcount == 1)
 
 
-def pending(db: Database, game_ids: list[int], limit: int = 1000) -> list[Note]:
+def pending(db: Db, game_ids: list[int], limit: int = 1000) -> list[Note]:
     """Notifications of these games still waiting for the store, oldest first."""
     found = rows(
         db, "SELECT id, paytype, game_id, order_id, user_id, product_id, pay_time_s, "
@@ -67,7 +66,7 @@ def pending(db: Database, game_ids: list[int], limit: int = 1000) -> list[Note]:
         else RefundStatus(r["refund_status"])), r["attempts"] or 0) for r in found]
 
 
-def decide(db: Database, decisions: list[tuple[str, NoteStatus, str]], now_s: int) -> None:
+def decide(db: Db, decisions: list[tuple[str, NoteStatus, str]], now_s: int) -> None:
     """Apply (note id, status, detail) decisions; a note left PENDING counts one more search
     and becomes UNCONFIRMED after MAX_ATTEMPTS."""
     with db.atomic():
@@ -85,7 +84,7 @@ def decide(db: Database, decisions: list[tuple[str, NoteStatus, str]], now_s: in
                            [status.value, detail, now_s, note])
 
 
-def decide_from_orders(db: Database, game_ids: list[int], now_s: int) -> None:
+def decide_from_orders(db: Db, game_ids: list[int], now_s: int) -> None:
     """After a pass recorded the store's orders: pending notifications whose order the store
     now lists are confirmed (or a conflict when its user or product differ; a refund waits
     for the store to say refunded)."""
@@ -107,7 +106,7 @@ def decide_from_orders(db: Database, game_ids: list[int], now_s: int) -> None:
             [now_s, *game_ids])
 
 
-def for_attention(db: Database, game_ids: list[int]) -> list[tuple[int, str, str, str]]:
+def for_attention(db: Db, game_ids: list[int]) -> list[tuple[int, str, str, str]]:
     """(game, order, status, detail) of notifications a person must look at."""
     return [(int(r["game_id"]), str(r["order_id"]), str(r["status"]), str(r["detail"] or ""))
             for r in rows(db, "SELECT game_id, order_id, status, detail FROM notifications "
@@ -115,7 +114,7 @@ def for_attention(db: Database, game_ids: list[int]) -> list[tuple[int, str, str
                           f"AND game_id IN ({marks(game_ids)}) ORDER BY received_s", game_ids)]
 
 
-def record_notified_order(db: Database, order: Order, paytype: str, body: bytes,
+def record_notified_order(db: Db, order: Order, paytype: str, body: bytes,
                           now_s: int) -> NoteStatus | None:
     """Signature trust: record a verified notification and apply the order it tells of, in
     one transaction. The order never moves backwards (see merge_notification); one that would
@@ -123,7 +122,7 @@ def record_notified_order(db: Database, order: Order, paytype: str, body: bytes,
     Returns the notification's status (CONFIRMED: applied; CONFLICT), None when the same
     notification was recorded before.
 
-    Raises sqlite3.Error on database failure (nothing is written).
+    Raises a database error on database failure (nothing is written).
     """
     with db.atomic():
         known = orders.by_keys(db, [order.key])
@@ -137,21 +136,22 @@ def record_notified_order(db: Database, order: Order, paytype: str, body: bytes,
         return status
 
 
-def remember(db: Database, client_id: str, nonce: str, expires_at_s: int) -> bool:
-    """Record a nonce; False when it was already used. Raises sqlite3.Error."""
+def remember(db: Db, client_id: str, nonce: str, expires_at_s: int) -> bool:
+    """Record a nonce; False when it was already used. Raises a database error."""
     with db.atomic():
         return bool(db.execute(
-            "INSERT OR IGNORE INTO nonces (client_id, nonce, expires_s) VALUES (?, ?, ?)",
+            "INSERT INTO nonces (client_id, nonce, expires_s) VALUES (?, ?, ?) "
+            "ON CONFLICT (client_id, nonce) DO NOTHING",
             [client_id, nonce, expires_at_s]).rowcount == 1)
 
 
-def nonce_seen(db: Database, client_id: str, nonce: str) -> bool:
+def nonce_seen(db: Db, client_id: str, nonce: str) -> bool:
     """True when this nonce of this client was already used."""
     return row(db, "SELECT 1 AS seen FROM nonces WHERE client_id = ? AND nonce = ?",
                [client_id, nonce]) is not None
 
 
-def prune_nonces(db: Database, now_s: int) -> int:
-    """Forget nonces whose window has passed; returns how many. Raises sqlite3.Error."""
+def prune_nonces(db: Db, now_s: int) -> int:
+    """Forget nonces whose window has passed; returns how many. Raises a database error."""
     with db.atomic():
         return int(db.execute("DELETE FROM nonces WHERE expires_s < ?", [now_s]).rowcount)

@@ -5,7 +5,7 @@ Rules: a link made over HTTP (`/link`, `link_checked`) is one transaction that c
 (game, user) row first, then compares; linking a user to the player it already has writes
 nothing; linking it to another player is refused unless the caller allows re-linking (the
 operator's choice). `reconciler players import` keeps its own replace-all semantics
-(`link_many`). Every function takes the sqlite-utils Database.
+(`link_many`). Every function takes the ledger's Db (SQLite or PostgreSQL).
 """
 
 from __future__ import annotations
@@ -13,9 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from enum import StrEnum
 
-from sqlite_utils import Database
-
-from reconciler.ledger.connection import guarded, marks, row, rows
+from reconciler.ledger.connection import Db, guarded, marks, row, rows
 
 
 class LinkOutcome(StrEnum):
@@ -28,7 +26,7 @@ class LinkOutcome(StrEnum):
 
 
 @guarded
-def link_checked(db: Database, game_id: int, user_id: str, player_id: str, now_s: int, *,
+def link_checked(db: Db, game_id: int, user_id: str, player_id: str, now_s: int, *,
                  source: str, allow_relink: bool) -> LinkOutcome:
     """Link the Jogos user (game_id, user_id) to `player_id` unless it has another player.
 
@@ -52,18 +50,22 @@ def link_checked(db: Database, game_id: int, user_id: str, player_id: str, now_s
         return LinkOutcome.RELINKED
 
 
-def link_many(db: Database, new_links: Iterable[tuple[int, str, str]], now_s: int,
+def link_many(db: Db, new_links: Iterable[tuple[int, str, str]], now_s: int,
               source: str = "import") -> int:
     """Record (or replace) many (game, user, player) links in one transaction; returns how
-    many. Raises sqlite3.Error on database failure (nothing is written)."""
-    found = [{"game_id": g, "user_id": u, "player_id": p, "linked_s": now_s, "source": source}
-             for g, u, p in new_links]
+    many. Raises a database error on database failure (nothing is written)."""
+    found = [(g, u, p, now_s, source) for g, u, p in new_links]
     with db.atomic():
-        db.table("links").upsert_all(found, pk=("game_id", "user_id"))
+        for link in found:
+            db.execute(
+                "INSERT INTO links (game_id, user_id, player_id, linked_s, source) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (game_id, user_id) DO UPDATE SET "
+                "player_id = excluded.player_id, linked_s = excluded.linked_s, "
+                "source = excluded.source", link)
     return len(found)
 
 
-def links(db: Database, game_ids: Iterable[int]) -> dict[tuple[int, str], str]:
+def links(db: Db, game_ids: Iterable[int]) -> dict[tuple[int, str], str]:
     """Every link of these games: (game, user) -> player."""
     games = list(game_ids)
     return {(r["game_id"], r["user_id"]): r["player_id"] for r in rows(

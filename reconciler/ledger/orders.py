@@ -2,25 +2,22 @@
 plan's view of each order.
 
 Rules: an order is written only when its digest changed (unchanged orders cost a read, never a
-write); writes are batched per chunk in one transaction. Every function takes the sqlite-utils
-Database; rows are mapped by column name.
+write); writes are batched per chunk in one transaction. Every function takes the ledger's
+Db; rows are mapped by column name.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlite_utils import Database
-
 from reconciler.core.models import Order, RefundStatus
 from reconciler.core.plan import LedgerOrder
 from reconciler.core.states import UNCERTAIN, EffectState
-from reconciler.ledger.connection import by_game, chunks, marks, rows, scalar
+from reconciler.ledger.connection import Db, Row, by_game, chunks, marks, rows, scalar
 
 ORDER_COLUMNS = ("game_id, order_id, user_id, product_id, arrived_status, pay_time_s, "
                  "refund_status, refund_time_s")
@@ -37,7 +34,7 @@ class RecordFigures:
     unchanged: int = 0
 
 
-def order_of(found: sqlite3.Row) -> Order:
+def order_of(found: Row) -> Order:
     """The Order of a row read with ORDER_COLUMNS."""
     refund = found["refund_status"]
     return Order(found["game_id"], found["order_id"], found["user_id"], found["product_id"],
@@ -45,10 +42,10 @@ def order_of(found: sqlite3.Row) -> Order:
                  None if refund is None else RefundStatus(refund), found["refund_time_s"])
 
 
-def record(db: Database, orders: Sequence[Order], now_s: int) -> RecordFigures:
+def record(db: Db, orders: Sequence[Order], now_s: int) -> RecordFigures:
     """Insert new orders and update changed ones; unchanged ones are not written.
 
-    Raises sqlite3.Error on database failure (the chunk under way is rolled back).
+    Raises a database error on database failure (the chunk under way is rolled back).
     """
     new = changed = 0
     for chunk in chunks(orders):
@@ -76,7 +73,7 @@ def record(db: Database, orders: Sequence[Order], now_s: int) -> RecordFigures:
     return RecordFigures(new, changed, len(orders) - new - changed)
 
 
-def _upsert(db: Database, order: Order, now_s: int) -> None:
+def _upsert(db: Db, order: Order, now_s: int) -> None:
     db.execute(
         """INSERT INTO orders (game_id, order_id, user_id, product_id,
              arrived_status, pay_time_s, refund_status, refund_time_s, digest,
@@ -96,10 +93,10 @@ def _upsert(db: Database, order: Order, now_s: int) -> None:
     )
 
 
-def quarantine(db: Database, game_id: int, raw: object, reason: str, now_s: int) -> None:
+def quarantine(db: Db, game_id: int, raw: object, reason: str, now_s: int) -> None:
     """Keep a row that could not be parsed, with the reason; counted once per content.
 
-    Raises sqlite3.Error on database failure.
+    Raises a database error on database failure.
     """
     text = json.dumps(raw, sort_keys=True, default=str)[:QUARANTINED_TEXT_CHARS]
     row_id = hashlib.blake2b(f"{game_id}|{text}".encode(), digest_size=12).hexdigest()
@@ -108,31 +105,31 @@ def quarantine(db: Database, game_id: int, raw: object, reason: str, now_s: int)
             """INSERT INTO quarantine (id, game_id, raw, reason, first_seen_s, last_seen_s,
                  times_seen) VALUES (?, ?, ?, ?, ?, ?, 1)
                ON CONFLICT (id) DO UPDATE SET last_seen_s = excluded.last_seen_s,
-                 times_seen = times_seen + 1, reason = excluded.reason""",
+                 times_seen = quarantine.times_seen + 1, reason = excluded.reason""",
             [row_id, game_id, text, reason, now_s, now_s],
         )
 
 
-def set_adopted(db: Database, game_id: int, order_id: str) -> None:
-    """Mark the order delivered elsewhere; it no longer waits. Raises sqlite3.Error."""
+def set_adopted(db: Db, game_id: int, order_id: str) -> None:
+    """Mark the order delivered elsewhere; it no longer waits. Raises a database error."""
     with db.atomic():
         db.execute("UPDATE orders SET adopted = 1, attention = NULL "
                    "WHERE game_id = ? AND order_id = ?", [game_id, order_id])
 
 
-def set_attention(db: Database, game_id: int, order_id: str, reason: str | None) -> None:
-    """Set (or, with None, clear) why an order waits. Raises sqlite3.Error."""
+def set_attention(db: Db, game_id: int, order_id: str, reason: str | None) -> None:
+    """Set (or, with None, clear) why an order waits. Raises a database error."""
     with db.atomic():
         write_attention(db, game_id, order_id, reason)
 
 
-def write_attention(db: Database, game_id: int, order_id: str, reason: str | None) -> None:
+def write_attention(db: Db, game_id: int, order_id: str, reason: str | None) -> None:
     """Within the caller's transaction: set the order's attention reason (None clears it)."""
     db.execute("UPDATE orders SET attention = ? WHERE game_id = ? AND order_id = ?",
                [reason, game_id, order_id])
 
 
-def by_keys(db: Database, keys: Iterable[tuple[int, str]]) -> list[Order]:
+def by_keys(db: Db, keys: Iterable[tuple[int, str]]) -> list[Order]:
     """Orders as last recorded, for these keys (unknown keys are skipped)."""
     found: list[Order] = []
     for chunk in chunks(list(keys)):
@@ -143,21 +140,21 @@ def by_keys(db: Database, keys: Iterable[tuple[int, str]]) -> list[Order]:
     return found
 
 
-def count(db: Database, game_id: int | None = None) -> int:
+def count(db: Db, game_id: int | None = None) -> int:
     """How many orders the ledger holds (for one game, or all)."""
     if game_id is None:
         return scalar(db, "SELECT count(*) FROM orders")
     return scalar(db, "SELECT count(*) FROM orders WHERE game_id = ?", [game_id])
 
 
-def waiting_for_user(db: Database, game_id: int, user_id: str) -> list[tuple[int, str]]:
+def waiting_for_user(db: Db, game_id: int, user_id: str) -> list[tuple[int, str]]:
     """Orders of a user that wait for a player link."""
     return [(game_id, r["order_id"]) for r in rows(
         db, "SELECT order_id FROM orders WHERE game_id = ? AND user_id = ? "
         "AND attention = 'unlinked_player'", [game_id, user_id])]
 
 
-def unsettled_keys(db: Database, game_ids: Iterable[int]) -> list[tuple[int, str]]:
+def unsettled_keys(db: Db, game_ids: Iterable[int]) -> list[tuple[int, str]]:
     """Orders with an uncertain effect or waiting for attention (what a drain looks at)."""
     games = list(game_ids)
     return [(r["game_id"], r["order_id"]) for r in rows(
@@ -167,7 +164,7 @@ def unsettled_keys(db: Database, game_ids: Iterable[int]) -> list[tuple[int, str
         f"AND {WAITING}", [*games, *(s.value for s in UNCERTAIN), *games])]
 
 
-def view(db: Database, game_ids: Iterable[int],
+def view(db: Db, game_ids: Iterable[int],
          keys: Iterable[tuple[int, str]] | None = None) -> dict[tuple[int, str], LedgerOrder]:
     """The ledger's view of every order that has an effect or a flag, for the plan (limited
     to `keys` when given)."""
@@ -191,8 +188,8 @@ EFFECT_KINDS = frozenset({"grant", "arrived", "revoke"})  # the effect fields of
 STATES = frozenset(state.value for state in EffectState)
 
 
-def _view(effects: Iterable[sqlite3.Row],
-          flags: Iterable[sqlite3.Row]) -> dict[tuple[int, str], LedgerOrder]:
+def _view(effects: Iterable[Row],
+          flags: Iterable[Row]) -> dict[tuple[int, str], LedgerOrder]:
     books: dict[tuple[int, str], dict[str, Any]] = {}
     for e in effects:
         entry = books.setdefault((e["game_id"], e["order_id"]), {})

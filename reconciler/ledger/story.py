@@ -7,16 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlite_utils import Database
-
 from reconciler.core.models import effect_id
-from reconciler.ledger.connection import marks, row, rows
+from reconciler.ledger.connection import Db, marks, row, rows
 from reconciler.ledger.effects import EFFECT_COLUMNS, effect_of
 
 KINDS = ("grant", "arrived", "revoke")  # in the order an order's story tells them
 
 
-def story(db: Database, game_id: int, order_id: str) -> dict[str, Any] | None:
+def story(db: Db, game_id: int, order_id: str) -> dict[str, Any] | None:
     """The order as recorded, its effects and its notifications; None for an unknown order."""
     order = row(db, "SELECT * FROM orders WHERE game_id = ? AND order_id = ?",
                 [game_id, order_id])
@@ -29,7 +27,7 @@ def story(db: Database, game_id: int, order_id: str) -> dict[str, Any] | None:
     notes = rows(db, "SELECT paytype, received_s, status, detail FROM notifications "
                  "WHERE game_id = ? AND order_id = ? ORDER BY received_s", [game_id, order_id])
     return {
-        "order": dict(zip(order.keys(), order, strict=True)),  # a Row iterates its values
+        "order": {key: order[key] for key in order.keys()},  # noqa: SIM118 (a Row is no dict)
         "effects": [{"id": e.id, "state": e.state.value, "attempts": e.attempts,
                      "player_id": e.player_id, "payload": e.payload,
                      "response": e.response, "last_error": e.last_error} for e in effects],

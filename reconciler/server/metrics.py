@@ -60,7 +60,8 @@ class CountsCache:
             return self.counts
         async with self.lock:
             if self.counts is None or time.monotonic() - self.read_at_s >= self.max_age_s:
-                self.counts = await asyncio.to_thread(read_counts, state.config.db_path)
+                self.counts = await asyncio.to_thread(
+                    read_counts, state.config.db_path, state.config.ledger_password)
                 self.read_at_s = time.monotonic()
                 self.refreshes += 1
         return self.counts

@@ -32,8 +32,9 @@ class CrashFigures:
     final_status: int = -1
 
 
-def child_env(sandbox: Sandbox, catalog: Path, db: Path) -> dict[str, str]:
-    """The environment of a reconciler subprocess aimed at `sandbox`."""
+def child_env(sandbox: Sandbox, catalog: Path, db: Path | str) -> dict[str, str]:
+    """The environment of a reconciler subprocess aimed at `sandbox`, its ledger at `db` (a
+    file or a postgresql:// URL)."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("RECONCILER_", "JOGOS_", "PGOS_", "SINK_"))}
     env.update(sandbox.env(catalog))
@@ -58,7 +59,7 @@ async def run_child(env: dict[str, str], kill_after_s: float | None) -> int | No
         return None
 
 
-async def campaign(sandbox: Sandbox, catalog: Path, db: Path, *, iterations: int, seed: int,
+async def campaign(sandbox: Sandbox, catalog: Path, db: Path | str, *, iterations: int, seed: int,
                    max_kill_s: float = 2.0, game_id: int = 9943,
                    refund_share: float = 0.1, new_orders: int = 0) -> CrashFigures:
     """Kill and restart `iterations` times, refund orders halfway, then settle. Before every

@@ -1,5 +1,6 @@
 """Crash consistency (quick form): SIGKILL catch-up at random moments; nothing is granted or
-revoked twice and nothing is lost. The long form is bench/crash.py."""
+revoked twice and nothing is lost; on both engines (a SQLite file, a PostgreSQL database).
+The long form is bench/crash.py."""
 
 from __future__ import annotations
 
@@ -21,11 +22,12 @@ def sandbox_options() -> SandboxOptions:
     return SandboxOptions(mix=OrderMix(count=1500, seed=21), max_page_size=50)
 
 
-async def test_sigkill_at_random_moments(sandbox: Sandbox, tmp_path: Path) -> None:
+async def test_sigkill_at_random_moments(sandbox: Sandbox, tmp_path: Path,
+                                         ledger_location: str | Path) -> None:
     catalog = tmp_path / "catalog.toml"
     catalog.write_text(SANDBOX_CATALOG)
     elsewhere = delivered_at_start(sandbox)
-    db = tmp_path / "ledger.db"
+    db = ledger_location
     figures = await campaign(sandbox, catalog, db, iterations=10, seed=5, max_kill_s=1.2,
                              new_orders=150)
     assert figures.final_status == 0, figures

@@ -1,12 +1,14 @@
 """Effects in the ledger: claim and settle (one transaction each), the payload first recorded,
 debts and attention with the outcome, the named sets in the queries, LedgerError at the
-boundary."""
+boundary; on both engines."""
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from reconciler.core.catalog import CurrencyGrant, ItemGrant, Product
@@ -27,10 +29,11 @@ def paid(order_id: str = "o1", refund: RefundStatus | None = None) -> Order:
 
 
 @pytest.fixture
-def ledger(tmp_path: Path) -> Ledger:
-    opened = Ledger.open(tmp_path / "l.db")
+def ledger(ledger_location: str | Path) -> Iterator[Ledger]:
+    opened = Ledger.open(ledger_location)
     opened.record_orders([paid("o1"), paid("o2")], 1)
-    return opened
+    yield opened
+    opened.close()
 
 
 def test_claim_keeps_the_payload_first_recorded(ledger: Ledger) -> None:
@@ -100,7 +103,7 @@ def test_database_failures_leave_as_ledger_errors(ledger: Ledger) -> None:
     ledger.db.execute("DROP TABLE debts")
     with pytest.raises(LedgerError) as caught:
         ledger.record_debt("d1", 1, "o1", "p", "currency", "GEM", 5, 1)
-    assert isinstance(caught.value.__cause__, sqlite3.Error)
+    assert isinstance(caught.value.__cause__, (sqlite3.Error, psycopg.Error))
     ledger.close()
     with pytest.raises(LedgerError):
         ledger.order_count()

@@ -1,4 +1,5 @@
-"""The ledger: file mode, WAL, migrations, digest-gated writes, effect transitions."""
+"""The ledger: file mode, WAL, migrations (SQLite); digest-gated writes, effect transitions,
+views, links, quarantine and debts on both engines."""
 
 from __future__ import annotations
 
@@ -44,14 +45,14 @@ def test_not_a_database(tmp_path: Path) -> None:
         Ledger.open(path)
 
 
-def test_unchanged_orders_are_not_written(tmp_path: Path) -> None:
-    ledger = Ledger.open(tmp_path / "l.db")
+def test_unchanged_orders_are_not_written(ledger_location: str | Path) -> None:
+    ledger = Ledger.open(ledger_location)
     first = ledger.record_orders(orders(1200), now_s=1)
     assert (first.new, first.changed, first.unchanged) == (1200, 0, 0)
-    before = ledger.db.conn.total_changes
+    before = ledger.db.total_changes
     second = ledger.record_orders(orders(1200), now_s=2)
     assert (second.new, second.changed, second.unchanged) == (0, 0, 1200)
-    assert ledger.db.conn.total_changes == before
+    assert ledger.db.total_changes == before
     changed = orders(1200)
     changed[5] = Order(1, "o5", "u", "p", False, 100, RefundStatus.REFUNDED, 200)
     third = ledger.record_orders(changed, now_s=3)
@@ -62,8 +63,8 @@ def test_unchanged_orders_are_not_written(tmp_path: Path) -> None:
     assert row == (1, 1, 3)
 
 
-def test_effect_life_and_transitions(tmp_path: Path) -> None:
-    ledger = Ledger.open(tmp_path / "l.db")
+def test_effect_life_and_transitions(ledger_location: str | Path) -> None:
+    ledger = Ledger.open(ledger_location)
     effect = ledger.begin_effect("grant:1:o1", "grant", 1, "o1", "p", {"items": [1]}, 10)
     assert effect.state is S.IN_FLIGHT and effect.attempts == 1
     again = ledger.begin_effect("grant:1:o1", "grant", 1, "o1", "p", {"items": [2]}, 11)
@@ -81,8 +82,8 @@ def test_effect_life_and_transitions(tmp_path: Path) -> None:
     assert ledger.begin_effect("arrived:1:o1", "arrived", 1, "o1", None, {}, 12).attempts == 2
 
 
-def test_view_links_quarantine_debts(tmp_path: Path) -> None:
-    ledger = Ledger.open(tmp_path / "l.db")
+def test_view_links_quarantine_debts(ledger_location: str | Path) -> None:
+    ledger = Ledger.open(ledger_location)
     ledger.record_orders(orders(3), now_s=1)
     ledger.begin_effect("grant:1:o0", "grant", 1, "o0", "p", {}, 1)
     ledger.set_adopted(1, "o1")
