@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +19,6 @@ from typing import Any
 from reconciler.config import load_config
 from reconciler.core.jsontext import is_number
 from reconciler.engine.passes import describe, open_engine, run_pass, summary_line
-from reconciler.errors import ConfigError
 from reconciler.progress import LogProgress, TerminalProgress
 
 
@@ -67,7 +67,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def parse_time(text: str | None, flag: str) -> int | None:
     """A Unix time from digits or a YYYY-MM-DD[THH:MM[:SS]] UTC date.
 
-    Raises ConfigError when it is neither.
+    Raises ValueError (naming the flag) when it is neither.
     """
     if text is None:
         return None
@@ -76,22 +76,63 @@ def parse_time(text: str | None, flag: str) -> int | None:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError as exc:
-        raise ConfigError(f"{flag} {text!r}: expected YYYY-MM-DD or a Unix time") from exc
+        raise ValueError(f"{flag} {text!r}: expected YYYY-MM-DD or a Unix time") from exc
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return int(moment.timestamp())
 
 
-def cmd_audit(args: argparse.Namespace) -> int:
-    """Three-way audit report. Exit 0 within the threshold, 3 above it, 1 on error.
+def output_problem(output: str) -> str | None:
+    """Why a report cannot be written to `output` (a folder, no such folder, not writable),
+    or None when it can."""
+    target = Path(output)
+    folder = target.parent
+    if target.is_dir():
+        return f"--output {output}: is a folder, not a file"
+    if not folder.is_dir():
+        return f"--output {output}: the folder {folder} does not exist"
+    if not os.access(folder, os.W_OK | os.X_OK) or (
+            target.exists() and not os.access(target, os.W_OK)):
+        return f"--output {output}: not writable"
+    return None
 
-    Raises ConfigError (bad flags or configuration) and UpstreamError (a book unreadable).
+
+def audit_arguments(args: argparse.Namespace) -> tuple[int | None, int | None]:
+    """The audit's period from `--since`/`--until`, after checking every flag the audit
+    takes, before anything runs.
+
+    Raises ValueError with one line for the operator: a date that is not one, an empty or
+    inverted period, a negative threshold, an output that cannot be written.
+    """
+    since_s, until_s = parse_time(args.since, "--since"), parse_time(args.until, "--until")
+    if since_s is not None and until_s is not None and since_s >= until_s:
+        raise ValueError(f"--since {args.since} is not before --until {args.until}: the "
+                         "period [since, until) would be empty")
+    if args.threshold < 0:
+        raise ValueError(f"--threshold {args.threshold}: must be 0 or more (discrepancies "
+                         "tolerated)")
+    problem = output_problem(args.output) if args.output else None
+    if problem is not None:
+        raise ValueError(problem)
+    return since_s, until_s
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    """Three-way audit report. Exit 0 within the threshold, 3 above it, 2 for a bad flag
+    (one line, before anything runs), 1 on error.
+
+    Raises ConfigError (configuration, a report that cannot be written) and UpstreamError (a
+    book unreadable).
     """
     from reconciler.engine.audit import audit_report
     from reconciler.report import render
 
+    try:
+        since_s, until_s = audit_arguments(args)
+    except ValueError as exc:
+        print(f"reconciler audit: error: {exc}", file=sys.stderr)
+        return 2
     config = load_config(args.config)
-    since_s, until_s = parse_time(args.since, "--since"), parse_time(args.until, "--until")
 
     async def go() -> dict[str, object]:
         async with open_engine(config) as engine:

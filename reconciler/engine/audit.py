@@ -1,7 +1,8 @@
 """Gather the three books for the audit: read the store (no writes), the ledger, and the
 inventories of the players whose grants were revoked; compare them and record the report.
 
-Rules: read-only towards Jogos and PGOS; the only ledger write is the audit's record.
+Rules: read-only towards Jogos and PGOS; the only ledger write is the audit's record. The
+report is as of `--until`, or of the latest time the books know (never the wall clock).
 `audit_report` is the one audit that `reconciler audit` and the daemon's audit job both run.
 """
 
@@ -52,7 +53,15 @@ async def gather(engine: Engine, *, until_s: int | None = None) -> Books:
     return Books(store=store, ledger=rows["ledger"], effects=rows["effects"],
                  inventories=inventories, debts=rows["debts"], quarantined=rows["quarantined"],
                  interrupted_runs=rows["interrupted_runs"],
-                 as_of_s=until_s if until_s is not None else rows["latest_s"])
+                 as_of_s=until_s if until_s is not None else latest_s(store, rows["latest_s"]))
+
+
+def latest_s(store: dict[tuple[int, str], Order], ledger_latest_s: int | None) -> int:
+    """The books' own clock: the latest time either book knows (the ledger's last change, an
+    order's payment or refund), 0 for empty books. No wall-clock time, so the same books give
+    the same report; an order paid after the last pass is not younger than the report."""
+    times = [t for o in store.values() for t in (o.pay_time_s, o.refund_time_s) if t]
+    return max([*times, ledger_latest_s or 0])
 
 
 async def run_audit(engine: Engine, *, since_s: int | None = None,

@@ -8,6 +8,8 @@ from reconciler.core.audit import (
     EffectRow,
     LedgerOrderRow,
     audit,
+    human_duration,
+    iso,
 )
 from reconciler.core.models import Order, RefundStatus
 from reconciler.core.states import EffectState
@@ -117,3 +119,29 @@ def test_period_and_figures() -> None:
     only_late = audit(b, since_s=3 * DAY)
     assert only_late.figures["orders"] == 1
     assert audit(b).items == audit(b).items  # deterministic
+
+
+def test_items_waiting_without_an_effect_have_an_age() -> None:
+    """The report said "oldest pending None s" with items pending: only unsettled effects
+    were aged, and an order paid but never tried, or waiting for the catalog, has none."""
+    paid, unknown, adopted = order("p", pay=12 * DAY), order("u", pay=11 * DAY), order(
+        "a", pay=1 * DAY)
+    result = audit(books([paid, unknown, adopted],
+                         [row(unknown, attention="unknown_product"), row(adopted, adopted=True)],
+                         []))
+    assert classes(result) == [("delivered_elsewhere", "a"), ("paid_not_granted", "p"),
+                               ("unknown_product", "u")]
+    assert all(i.since_s is not None for i in result.items)
+    f = result.figures
+    assert f["oldest_pending_age_s"] == 20 * DAY - 11 * DAY  # informational "a" not counted
+    assert f["oldest_pending"] == {"what": "unknown_product", "game_id": 1, "order_id": "u",
+                                   "since_s": 11 * DAY}
+    early = audit(books([paid], [], [], as_of_s=5 * DAY))  # paid after the books' clock
+    assert early.figures["oldest_pending_age_s"] == 0
+    assert audit(books([], [], [])).figures["oldest_pending"] is None
+
+
+def test_human_durations_and_times() -> None:
+    assert [human_duration(s) for s in (None, 0, 42, 185, 3600, 8040, 90_000, 35_408_791)] \
+        == [None, "0 s", "42 s", "3 min 5 s", "1 h", "2 h 14 min", "1 d 1 h", "409 d"]
+    assert iso(1_700_000_000) == "2023-11-14T22:13:20Z" and iso(None) is None

@@ -31,6 +31,10 @@ async def audit(sandbox: Sandbox, catalog: Path, db: Path, *argv: str) -> tuple[
     return proc.returncode or 0, err.decode()
 
 
+def exists(path: Path) -> bool:
+    return path.exists()
+
+
 def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
@@ -52,3 +56,24 @@ async def test_report_files_are_private(sandbox: Sandbox, catalog_path: Path,
     assert loose.read_text().startswith("class,game_id,order_id,detail")
     assert "loose.csv was readable by others (mode 0644); tightened to 0600" in err
     assert sandbox.options.shared_key not in err
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--since", "2026-11-23", "--until", "2026-11-01"],
+     "--since 2026-11-23 is not before --until 2026-11-01"),
+    (["--since", "1700000000", "--until", "1700000000"], "is not before --until 1700000000"),
+    (["--threshold", "-1"], "--threshold -1: must be 0 or more"),
+    (["--since", "yesterday"], "--since 'yesterday': expected YYYY-MM-DD or a Unix time"),
+    (["--output", "/missing-dir/x.html"], "the folder /missing-dir does not exist"),
+    (["--output", "."], "--output .: is a folder, not a file"),
+])
+async def test_bad_flags_are_refused_in_one_line_before_the_audit(
+        sandbox: Sandbox, catalog_path: Path, tmp_path: Path, argv: list[str],
+        message: str) -> None:
+    code, err = await audit(sandbox, catalog_path, tmp_path / "ledger.db", "--format", "html",
+                            *argv)
+    assert code == 2, err
+    assert len(err.splitlines()) == 1 and err.startswith("reconciler audit: error: "), err
+    assert message in err and "Traceback" not in err
+    assert sandbox.jogos.get_orders_calls == 0  # refused before any book was read
+    assert not exists(tmp_path / "ledger.db") and not exists(Path("/missing-dir"))

@@ -1,6 +1,8 @@
 """Audit on sandbox scenarios built to contain each discrepancy class: exactly those found.
-The HTML report is rendered in headless Chromium and its charts must be drawn; the page itself
-runs no script, so the test adds its own probe, allowed by its hash alone."""
+The HTML report is rendered in headless Chromium: its charts are drawn with both axes and
+labels at the page's width, the discrepancies come before the informational rows, which are
+folded away; the page itself runs no script, so the test adds its own probe, allowed by its
+hash alone."""
 
 from __future__ import annotations
 
@@ -101,7 +103,7 @@ async def test_each_class_is_found_exactly(sandbox: Sandbox, make_config: Config
     # The same books give the same report.
     assert render(doc, "json") == render(await audit_doc(config), "json")
     csv_rows = render(doc, "csv").splitlines()  # CR LF line ends
-    assert csv_rows[0] == "class,game_id,order_id,detail" and len(csv_rows) == 1 + len(
+    assert csv_rows[0] == "class,game_id,order_id,detail,since_iso" and len(csv_rows) == 1 + len(
         doc["items"])  # type: ignore[arg-type]
     assert "**reconciler audit** — over threshold" in render(doc, "markdown")
     ledger = Ledger.open(config.db_path)
@@ -112,12 +114,33 @@ async def test_each_class_is_found_exactly(sandbox: Sandbox, make_config: Config
 
 PROBE = """
 document.addEventListener('DOMContentLoaded', function () {
+  var body = document.body, charts = document.querySelectorAll('svg.chart');
   var bars = Array.prototype.slice.call(document.querySelectorAll('svg.chart rect.bar'));
   var drawn = bars.filter(function (r) {
     var b = r.getBoundingClientRect(); return b.width > 0 && b.height > 0;
   }).length;
-  document.body.setAttribute('data-charts', document.querySelectorAll('svg.chart').length);
-  document.body.setAttribute('data-bars-drawn', drawn);
+  var axes = 0, narrowest = 100;
+  charts.forEach(function (svg) {
+    var x = svg.querySelector('line.x-axis').getBoundingClientRect();
+    var y = svg.querySelector('line.y-axis').getBoundingClientRect();
+    if (x.width > 300 && y.height > 100) { axes += 1; }
+    narrowest = Math.min(narrowest,
+                         Math.round(100 * svg.getBoundingClientRect().width / body.clientWidth));
+  });
+  var item = document.querySelector('#discrepancies tr.item');
+  var info = document.querySelector('#informational');
+  var infoRow = document.querySelector('#informational tr.info');
+  body.setAttribute('data-charts', charts.length);
+  body.setAttribute('data-bars-drawn', drawn);
+  body.setAttribute('data-axes-drawn', axes);
+  body.setAttribute('data-labels', document.querySelectorAll(
+    'svg.chart text.tick-label, svg.chart text.x-label').length);
+  body.setAttribute('data-chart-width-pct', narrowest);
+  body.setAttribute('data-discrepancies-first', String(!!(item && info &&
+    item.getBoundingClientRect().bottom <= info.getBoundingClientRect().top &&
+    (item.compareDocumentPosition(info) & Node.DOCUMENT_POSITION_FOLLOWING))));
+  body.setAttribute('data-informational-collapsed', String(!!(infoRow && !info.open &&
+    !infoRow.checkVisibility())));
 });
 """
 PWN = "<img src=x onerror=\"document.body.setAttribute('data-pwned', '1')\">"
@@ -150,14 +173,16 @@ async def test_html_report_draws_its_charts(sandbox: Sandbox, make_config: Confi
     proc = await asyncio.create_subprocess_exec(
         str(chromium()), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
          "--no-first-run", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}",
+         "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1280,900",
          "--virtual-time-budget=3000", "--dump-dom", page.as_uri(),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     out, err = await asyncio.wait_for(proc.communicate(), 120)
     body = re.search(r"<body[^>]*>", out.decode())
     assert body is not None, err.decode()[-2000:]
-    charts = re.search(r'data-charts="(\d+)"', body.group(0))
-    drawn = re.search(r'data-bars-drawn="(\d+)"', body.group(0))
-    assert charts and int(charts.group(1)) == 2
-    assert drawn and int(drawn.group(1)) > 0
-    assert "data-pwned" not in body.group(0)  # a hostile order id stayed text
+    seen = dict(re.findall(r'data-([a-z-]+)="([^"]*)"', body.group(0)))
+    assert seen["charts"] == "2" and seen["axes-drawn"] == "2", seen  # both axes of both
+    assert int(seen["bars-drawn"]) > 0 and int(seen["labels"]) > 10, seen
+    assert int(seen["chart-width-pct"]) >= 95, seen  # the charts fill the page's width
+    assert seen["discrepancies-first"] == "true", seen  # above the informational rows
+    assert seen["informational-collapsed"] == "true", seen  # there, and folded away
+    assert "pwned" not in seen  # a hostile order id stayed text
