@@ -9,7 +9,9 @@ idempotent in PGOS) reads the player's inventory first and revokes only what is 
 available; it re-reads after a refusal. Targets only report what they could not take back; the
 clawback policy is applied by core.plan.clawback alone. Transient failures leave the effect
 `failed` (the next pass retries); permanent refusals and shortfalls the policy does not accept
-leave it `attention`.
+leave it `attention`. On a shared ledger the claim holds the order for this process until
+its actions are over (`release_order`); an order another daemon holds is skipped (`busy`),
+not waited for: whoever holds it settles it, or the next pass or drain does.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from reconciler.clients.retry import PermanentError, TransientError
 from reconciler.core.plan import Action, ActionKind, ClawbackPolicy, clawback
 from reconciler.core.states import EffectState
 from reconciler.errors import InvariantError
-from reconciler.ledger import Effect, Ledger, Outcome
+from reconciler.ledger import Effect, Ledger, OrderBusy, Outcome
 
 S = EffectState
 REVOKE_ROUNDS = 4
@@ -227,10 +229,14 @@ class Executor:
         """
         if not actions or self.stopping.is_set():
             return
-        async with self.locks.hold(actions[0].order.key):
-            for action in actions:
-                if not await self.run(action):
-                    return
+        order = actions[0].order
+        async with self.locks.hold(order.key):
+            try:
+                for action in actions:
+                    if not await self.run(action):
+                        return
+            finally:  # a shared ledger: other processes may act on the order again
+                self.ledger.release_order(order.game_id, order.order_id)
 
     async def run(self, action: Action) -> bool:
         """Run one action; True when it succeeded or was already done.
@@ -246,7 +252,11 @@ class Executor:
             self.ledger.set_attention(order.game_id, order.order_id, action.reason)
             self.outcomes[f"attention:{action.reason}"] += 1
             return True
-        effect = self.ledger.claim(action, self._now())
+        try:
+            effect = self.ledger.claim(action, self._now())
+        except OrderBusy:  # another daemon settles this order now; the next plan sees it
+            self.outcomes[f"{action.kind.value}:busy"] += 1
+            return False
         if effect is None:
             return True
         try:

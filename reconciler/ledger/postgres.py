@@ -35,9 +35,11 @@ APPLICATION_NAME = "reconciler"
 
 
 def redacted(url: str) -> str:
-    """The URL without its query (which may carry file names, never a password)."""
+    """The URL without a password and without its query (which may carry file names)."""
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+    netloc = parts.netloc.rpartition("@")[2]
+    user = f"{parts.username}@" if parts.username else ""
+    return f"{parts.scheme}://{user}{netloc}{parts.path}"
 
 
 def connect_kwargs(url: str, password: str | None) -> dict[str, Any]:

@@ -66,6 +66,7 @@ class Runtime:
     notifications: dict[str, int] = field(default_factory=dict)
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     trigger_pass: Callable[[], None] | None = None  # set by the schedule
+    leading: bool = True  # runs the schedule (a shared ledger: holds the leader's lock)
     confirmer: Confirmer = field(init=False)
 
     def __post_init__(self) -> None:

@@ -246,15 +246,17 @@ async def ops_audit(request: web.Request) -> web.Response:
 
 
 def health(state: Runtime) -> dict[str, Any]:
-    """Liveness with the age of the last successful pass."""
+    """Liveness with the age of the last successful pass, and this daemon's role (a follower
+    of a shared ledger runs no pass: it is healthy while it serves)."""
     now = time.time()
     age = None if state.last_pass_ok_s is None else round(now - state.last_pass_ok_s, 1)
     limit = state.config.daemon.healthy_age_s
     fresh = age is not None and age <= limit
     starting = state.last_pass_ok_s is None and now - state.started_s <= limit
-    return {"status": "ok" if fresh or starting else "stale",
+    follower = not state.leading  # serves requests; the passes are the leader's
+    return {"status": "ok" if fresh or starting or follower else "stale",
             "last_pass_age_s": age, "uptime_s": round(now - state.started_s, 1),
-            "stopping": state.stopping}
+            "stopping": state.stopping, "role": "follower" if follower else "leader"}
 
 
 async def healthz(request: web.Request) -> web.Response:

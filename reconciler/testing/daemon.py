@@ -120,8 +120,9 @@ class Daemon:
             self.close()
 
     def ledger(self) -> Ledger:
-        """The daemon's ledger, opened beside it (close it after use)."""
-        return Ledger.open(self.folder / "ledger.db")
+        """The daemon's ledger (its file, or the PostgreSQL database it shares), opened beside
+        it (close it after use)."""
+        return Ledger.open(self.env["RECONCILER_DB"])
 
 
 async def until(check: Callable[[], bool], timeout_s: float = 15) -> None:

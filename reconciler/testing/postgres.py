@@ -78,6 +78,14 @@ class TempPostgres:
         self.folder.chmod(0o700)
         self._run("initdb", "-D", str(self.data), "-U", SUPERUSER, "--auth=trust",
                   "-E", "UTF8", "--locale=C", "--no-instructions")
+        self.resume()
+        return self
+
+    def resume(self) -> None:
+        """Start the (initialised) server and wait until it accepts connections.
+
+        Raises PostgresUnavailable when it does not start.
+        """
         fast = "" if self.durable else " -c fsync=off -c synchronous_commit=off" \
                                         " -c full_page_writes=off"
         options = (f"-c listen_addresses='' -c unix_socket_directories='{self.folder}'"
@@ -85,7 +93,14 @@ class TempPostgres:
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.folder / "server.log"),
                   "-o", options, "-w", "-t", str(START_TIMEOUT_S), "start")
         self.started = True
-        return self
+
+    def halt(self) -> None:
+        """Stop the server (fast: sessions are cut) and keep its data, for `resume`.
+
+        Raises PostgresUnavailable when pg_ctl fails.
+        """
+        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+        self.started = False
 
     def url(self, database: str = "postgres") -> str:
         """A libpq URL for `database` on this server (its socket folder in the query)."""
