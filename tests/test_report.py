@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import html
 import io
+import json
 import re
 from typing import Any
 
@@ -171,6 +172,7 @@ def test_markdown_is_written_for_a_person() -> None:
         "UTC." in text
     assert "- … and 5 more\n" in text and "CSV" not in text  # no CSV was asked for
     assert "- … and 5 more (see audit\\.csv)" in to_markdown(doc, csv_name="audit.csv")
+    assert render(json.loads(render(doc, "json")), "markdown") == text  # read back: same
 
 
 def test_html_puts_discrepancies_first_and_informational_rows_apart() -> None:

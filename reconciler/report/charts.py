@@ -103,6 +103,7 @@ def bar_chart(title: str, rows: list[dict[str, Any]], label: str, x_title: str,
                            "empty", size=13))
     parts.append(_line(LEFT, HEIGHT - BOTTOM, WIDTH - RIGHT, HEIGHT - BOTTOM, "axis x-axis",
                        "#555"))
-    parts.append(_text(LEFT + plot_w / 2, HEIGHT - 8, x_title, "axis-title", size=12))
+    title_y = HEIGHT - 8 if tilt else HEIGHT - BOTTOM + 40  # below the labels, not far off
+    parts.append(_text(LEFT + plot_w / 2, title_y, x_title, "axis-title", size=12))
     parts.append("</svg>")
     return "".join(parts)

@@ -25,6 +25,12 @@ def item_order(item: dict[str, Any]) -> tuple[bool, int, int, str, str]:
             item["order_id"], item["detail"])
 
 
+def by_class(counts: dict[str, int]) -> list[tuple[str, int]]:
+    """(class, count) in the order of `Discrepancy`, whatever order `counts` came in (a
+    document read back from JSON has its keys sorted)."""
+    return sorted(counts.items(), key=lambda kv: CLASS_ORDER.get(kv[0], len(CLASS_ORDER)))
+
+
 def human_time(ts_s: int | None) -> str | None:
     """A Unix time as a person reads it: 2026-11-23 06:00 UTC (seconds left out)."""
     if ts_s is None:

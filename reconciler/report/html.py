@@ -16,7 +16,7 @@ import html
 from typing import Any
 
 from reconciler.report.charts import bar_chart
-from reconciler.report.document import INFORMATIONAL, human_time
+from reconciler.report.document import INFORMATIONAL, by_class, human_time
 from reconciler.report.escape import visible
 from reconciler.report.text import figures_text, informational_text, period_text
 
@@ -65,7 +65,7 @@ def to_html(doc: dict[str, Any], *, max_items: int = 500) -> str:
     counted = [i for i in doc["items"] if i["class"] not in INFORMATIONAL]
     info = [i for i in doc["items"] if i["class"] in INFORMATIONAL]
     classes = "".join(f"<tr><td>{e(c)}</td><td>{n:,}</td></tr>" for c, n in
-                      doc["counts"].items() if n and c not in INFORMATIONAL)
+                      by_class(doc["counts"]) if n and c not in INFORMATIONAL)
     found = (f"<table><tr><th>discrepancy</th><th>count</th></tr>{classes}</table>"
              f'<table id="discrepancies">{HEAD}{_rows(counted[:max_items], "item")}</table>'
              f"{_more(min(max_items, len(counted)), len(counted))}" if counted

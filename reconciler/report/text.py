@@ -13,7 +13,7 @@ import io
 import json
 from typing import Any
 
-from reconciler.report.document import INFORMATIONAL, human_time
+from reconciler.report.document import INFORMATIONAL, by_class, human_time
 from reconciler.report.escape import csv_cell, md
 
 CSV_FIELDS = ("class", "game_id", "order_id", "detail", "since_iso")
@@ -69,7 +69,7 @@ def figures_text(doc: dict[str, Any], escape: Any = str) -> str:
 
 def informational_text(doc: dict[str, Any]) -> str:
     """`delivered_elsewhere 838, interrupted_run 1` (classes with items), or `none`."""
-    found = [f"{cls} {n:,}" for cls, n in doc["counts"].items() if cls in INFORMATIONAL and n]
+    found = [f"{cls} {n:,}" for cls, n in by_class(doc["counts"]) if cls in INFORMATIONAL and n]
     return ", ".join(found) or "none"
 
 
@@ -83,7 +83,7 @@ def to_markdown(doc: dict[str, Any], *, max_items: int = 20, csv_name: str | Non
         f"As of {human_time(doc['as_of_s'])}, {period_text(doc)}.",
         "",
     ]
-    counted = [(cls, n) for cls, n in doc["counts"].items() if n and cls not in INFORMATIONAL]
+    counted = [(cls, n) for cls, n in by_class(doc["counts"]) if n and cls not in INFORMATIONAL]
     if counted:
         lines += ["| discrepancy | count |", "|---|---|"]
         lines += [f"| {cls} | {n:,} |" for cls, n in counted]  # our own names
