@@ -119,6 +119,11 @@ class Notifier:
         self.figures.orders_added += count
         await asyncio.gather(*(self.one(str(o["orderId"])) for o in orders))
 
+    async def until(self, stop: asyncio.Event, size: int) -> None:
+        """Bursts of `size` new paid orders, one after the other, until `stop` is set."""
+        while not stop.is_set():
+            await self.burst(size)
+
 
 def _tally(sandbox: Sandbox, figures: HaFigures, found: list[str]) -> None:
     """Double grants and revocations from the game's own log; lost orders from the books."""
@@ -133,7 +138,7 @@ def _tally(sandbox: Sandbox, figures: HaFigures, found: list[str]) -> None:
 
 async def campaign(sandbox: Sandbox, folder: Path, url: str, catalog: Catalog,
                    elsewhere: set[str], *, kills: int, seed: int, check_s: float = 1.0,
-                   max_kill_s: float = 2.0, notifications_per_round: int = 20,
+                   max_kill_s: float = 2.0, notifications_per_round: int = 5,
                    orders_per_round: int = 40, refund_share: float = 0.05,
                    settle_timeout_s: float = 120) -> HaFigures:
     """Run two daemons on `url`, kill the leader `kills` times, settle, check the books."""
@@ -158,7 +163,8 @@ async def campaign(sandbox: Sandbox, folder: Path, url: str, catalog: Catalog,
                 figures.orders_added += orders_per_round
                 if index == kills // 2:
                     figures.refunded += _refund(sandbox, rng, refund_share)
-                load = asyncio.ensure_future(notifier.burst(notifications_per_round))
+                stop = asyncio.Event()
+                load = asyncio.ensure_future(notifier.until(stop, notifications_per_round))
                 await _kill_at_random(leader, rng.uniform(0.1, max_kill_s))
                 figures.kills += 1
                 killed_at = time.monotonic()
@@ -168,6 +174,7 @@ async def campaign(sandbox: Sandbox, folder: Path, url: str, catalog: Catalog,
                     await asyncio.sleep(POLL_S)
                 figures.takeovers_s.append(time.monotonic() - killed_at)
                 await leader.start()  # back as a follower
+                stop.set()
                 await load
             started = time.monotonic()
             await _settle(sandbox, catalog, elsewhere, notifier, settle_timeout_s)
