@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from reconciler import __version__
+from reconciler.cli.ledger_migrate import add_ledger
 from reconciler.cli.ledger_tools import add_players
 from reconciler.cli.passes import add_audit, add_catch_up, add_demo
 from reconciler.cli.pgos import add_pgos
@@ -40,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING, ERROR")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in (add_sign, add_sandbox, add_catch_up, add_players, add_pgos, add_demo, add_audit,
-                add_run, add_check, add_config):
+                add_run, add_check, add_config, add_ledger):
         add(sub)
     return parser
 

@@ -77,6 +77,8 @@ class Db(Protocol):
 
     def execute(self, sql: str, parameters: Sequence[object] | None = None) -> Any: ...
 
+    def executemany(self, sql: str, rows: Sequence[Sequence[object]]) -> None: ...
+
     def atomic(self) -> AbstractContextManager[Any]: ...
 
     def rows(self, sql: str, parameters: Sequence[object] = ()) -> Sequence[Row]: ...
@@ -112,6 +114,10 @@ class SqliteDb(Database):
         cursor.row_factory = sqlite3.Row
         found: sqlite3.Row | None = cursor.execute(sql, parameters).fetchone()
         return found
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[object]]) -> None:
+        """Run one statement for every row."""
+        self.conn.executemany(sql, rows)
 
     def integrity_ok(self) -> bool:
         """PRAGMA integrity_check says ok."""

@@ -18,7 +18,18 @@ from reconciler.core.models import Order
 from reconciler.core.notify import NoteStatus
 from reconciler.core.plan import Action, LedgerOrder
 from reconciler.core.states import EffectState
-from reconciler.ledger import audit, counts, effects, gauges, inbox, links, orders, runs, story
+from reconciler.ledger import (
+    audit,
+    counts,
+    effects,
+    gauges,
+    inbox,
+    links,
+    orders,
+    runs,
+    story,
+    transfer,
+)
 from reconciler.ledger.connection import Db, guarded, open_db
 from reconciler.ledger.effects import Effect, Outcome
 from reconciler.ledger.links import LinkOutcome
@@ -40,6 +51,13 @@ class Ledger:
         the server cannot be reached or migrated.
         """
         return cls(open_db(location, password))
+
+    @guarded
+    def copy_books_from(self, source: Ledger) -> transfer.Transfer:
+        """Copy `source`'s books into these (which must be empty) in one transaction, then
+        compare counts and digests table by table (see ledger.transfer).
+        Raises LedgerError when these books are not empty or a row cannot be copied."""
+        return transfer.copy_books(source.db, self.db)
 
     @property
     def shared(self) -> bool:
