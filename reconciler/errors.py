@@ -26,6 +26,22 @@ class ConfigError(ReconcilerError):
         super().__init__("; ".join(self.problems))
 
 
+class UsageError(ReconcilerError):
+    """The command line itself is wrong (a flag missing, two flags that conflict): exit 2."""
+
+
+class InputError(ReconcilerError):
+    """A file or text handed to a command is not acceptable (a CSV, a body); nothing was done.
+
+    `subject` names what was read (a file name); `problems` holds one message per problem.
+    """
+
+    def __init__(self, subject: str, problems: list[str] | str) -> None:
+        self.subject = subject
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        super().__init__(f"{subject}: " + "; ".join(self.problems))
+
+
 class LedgerError(ReconcilerError):
     """The ledger's database could not be read or written."""
 

@@ -1,9 +1,8 @@
-"""`reconciler catch-up`, `demo` and `audit`: one pass, the sandbox's demo, the audit report.
+"""`reconciler demo` and `audit`: the sandbox's demo, the audit report (`catch-up` is in
+`catch_up`).
 
-Rules: thin: parse, load the configuration, call the engine, print. Exit 0 when everything
-settled (or the audit is within its threshold), 3 when something needs attention, 1 on error
-(`main` turns a ReconcilerError into 1). The progress display is chosen here: a live bar on a
-terminal, log lines otherwise.
+Rules: thin: parse, load the configuration, call the engine, print. Exit 0 when the audit is
+within its threshold, 3 above it, 1 on error (`main` turns a ReconcilerError into 1).
 """
 
 from __future__ import annotations
@@ -16,44 +15,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from reconciler.cli.args import positive
 from reconciler.config import load_config
 from reconciler.core.jsontext import is_number
-from reconciler.engine.passes import describe, open_engine, run_pass, summary_line
-from reconciler.progress import LogProgress, TerminalProgress
-
-
-def _progress() -> TerminalProgress | LogProgress:
-    return TerminalProgress() if sys.stderr.isatty() else LogProgress()
-
-
-def cmd_catch_up(args: argparse.Namespace) -> int:
-    """One full pass now. Exit 0 when everything settled, 3 when something needs attention.
-
-    Raises ReconcilerError (configuration, upstream refusal); main turns it into exit 1.
-    """
-    config = load_config(args.config)
-
-    async def go() -> int:
-        progress = _progress()
-        async with open_engine(config, dry_run=args.dry_run) as engine:
-            report = await run_pass(engine, dry_run=args.dry_run, progress=progress)
-        progress.close()
-        if args.dry_run:
-            planned = {k: v for k, v in report.figures.items() if k.startswith("planned_")}
-            print(f"dry run: {report.figures.get('orders', 0)} orders, plan {planned or 'empty'}")
-            for action in report.actions[: args.show]:
-                print("  " + describe(action))
-            if len(report.actions) > args.show:
-                print(f"  ... and {len(report.actions) - args.show} more")
-            return 0
-        print(summary_line(report.figures, report.pending))
-        return 0 if report.settled else 3
-
-    return asyncio.run(go())
+from reconciler.engine.passes import open_engine
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """README's first command: sandbox + two full passes.
+    """README's first command: the sandbox and three full passes.
 
     Raises ReconcilerError when a pass fails.
     """
@@ -151,23 +120,14 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return 0 if doc["status"] == "ok" else 3
 
 
-def add_catch_up(sub: Any) -> None:
-    """Register `catch-up` on the top-level subparsers."""
-    catch_up = sub.add_parser(
-        "catch-up", help="run one full reconciliation pass now",
-        description="Read every Jogos order, settle the differences, exit 0 when everything "
-        "is settled, 3 when something needs attention, 1 on error.",
-    )
-    catch_up.add_argument("--dry-run", action="store_true",
-                          help="print the plan and change nothing anywhere")
-    catch_up.add_argument("--show", type=int, default=20, help="dry run: actions to list")
-    catch_up.set_defaults(handler=cmd_catch_up)
-
-
 def add_demo(sub: Any) -> None:
     """Register `demo` on the top-level subparsers."""
-    demo = sub.add_parser("demo", help="run the sandbox and two full passes against it")
-    demo.add_argument("--orders", type=int, default=5000, help="orders to generate")
+    demo = sub.add_parser(
+        "demo", help="the sandbox and three full passes against it",
+        description="Start simulated Jogos and PGOS servers on loopback with generated "
+        "orders, then run three passes: the first grants and marks delivered every paid "
+        "order, refunds arrive and the second revokes them, the third finds nothing to do.")
+    demo.add_argument("--orders", type=positive, default=5000, help="orders to generate")
     demo.add_argument("--seed", type=int, default=1, help="seed of the generated orders")
     demo.add_argument("--folder", default="state/demo", help="where the demo's files go")
     demo.set_defaults(handler=cmd_demo)

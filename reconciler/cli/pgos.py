@@ -2,7 +2,8 @@
 
 Rules: one attempt per call (a revocation is not idempotent, so nothing here retries on its
 own); the answer is printed as JSON whatever its errno; exit 0 when PGOS said errno 0, 1 when
-it refused or could not be reached, 2 for usage errors. Secrets come from the configuration.
+it refused or could not be reached, 2 for usage errors (UsageError: --data problems, flags that
+do not fit the target). Secrets come from the configuration.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import aiohttp
 from reconciler.clients.pgos import PgosClient, PgosCommandError, PgosEndpoint
 from reconciler.clients.retry import RequestStats, RetryPolicy
 from reconciler.config import Config, load_config
-from reconciler.errors import ConfigError
+from reconciler.errors import ConfigError, UsageError
 
 ONCE = RetryPolicy(max_attempts=1)
 
@@ -41,44 +42,44 @@ def _client(config: Config, session: aiohttp.ClientSession, game_id: int | None)
 
 
 def _json_object(text: str, what: str) -> dict[str, Any]:
-    """Parse a JSON object given on the command line. Raises ConfigError."""
+    """Parse a JSON object given on the command line. Raises UsageError."""
     try:
         value = json.loads(text)
     except ValueError as exc:
-        raise ConfigError(f"{what}: not JSON ({exc.args[0][:80]})") from exc
+        raise UsageError(f"{what}: not JSON ({exc.args[0][:80]})") from exc
     if not isinstance(value, dict):
-        raise ConfigError(f"{what}: must be a JSON object")
+        raise UsageError(f"{what}: must be a JSON object")
     return value
 
 
 def _payload(args: argparse.Namespace) -> dict[str, Any]:
     """The object from --data or --data-file ('-' for stdin); `{}` when neither is given.
 
-    Raises ConfigError when both are given or the file cannot be read.
+    Raises UsageError when both are given or the file cannot be read.
     """
     if args.data is not None and args.data_file is not None:
-        raise ConfigError("--data and --data-file: give one, not both")
+        raise UsageError("--data and --data-file: give one, not both")
     if args.data_file is None:
         return _json_object(args.data or "{}", "--data")
     try:
         text = sys.stdin.read() if args.data_file == "-" else \
             Path(args.data_file).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"--data-file {args.data_file}: cannot read ({exc})") from exc
+        raise UsageError(f"--data-file {args.data_file}: cannot read ({exc})") from exc
     return _json_object(text, f"--data-file {args.data_file}")
 
 
 def cmd_pgos_call(args: argparse.Namespace) -> int:
     """Send one CLI command (a name) or one Backend request (a path starting with '/').
 
-    Raises ConfigError on bad arguments or configuration.
+    Raises UsageError on bad arguments, ConfigError on bad configuration.
     """
     target: str = args.target
     backend = target.startswith("/")
     if args.title and backend:
-        raise ConfigError("--title is for CLI commands; a Backend path takes --title-wide")
+        raise UsageError("--title is for CLI commands; a Backend path takes --title-wide")
     if args.title_wide and not backend:
-        raise ConfigError("--title-wide is for a Backend path (starting with '/')")
+        raise UsageError("--title-wide is for a Backend path (starting with '/')")
     payload = _payload(args)
     config = load_config(args.config)
 
@@ -115,10 +116,16 @@ def cmd_pgos_help(args: argparse.Namespace) -> int:
 
 def add_pgos(sub: Any) -> None:
     """Register `pgos help` and `pgos call` on the top-level subparsers."""
-    pgos_cmd = sub.add_parser("pgos", help="PGOS utilities: help, call")
-    pgos_sub = pgos_cmd.add_subparsers(dest="pgos_command", required=True)
-    pgos_sub.add_parser("help", help="list the server's CLI commands").set_defaults(
-        handler=cmd_pgos_help)
+    pgos_cmd = sub.add_parser(
+        "pgos", help="PGOS utilities: help, call",
+        description="An operator's direct line to PGOS, with the configured title region "
+        "and key: one attempt per call, no retry.")
+    pgos_sub = pgos_cmd.add_subparsers(dest="pgos_command", required=True,
+                                       metavar="PGOS_COMMAND")
+    pgos_sub.add_parser(
+        "help", help="list the server's CLI commands",
+        description="Ask PGOS for its CLI command list (to map the real command names onto "
+        "PGOS_CMD_*).").set_defaults(handler=cmd_pgos_help)
     call = pgos_sub.add_parser(
         "call", help="send any CLI command or Backend request and print the JSON answer",
         description="TARGET is a CLI command name (title-region command; --title for a title "

@@ -73,4 +73,5 @@ class GameServerClient:
 
         Raises PermanentError, or TransientError once retries ran out.
         """
-        return await self.retry.run(lambda: self._once(path, payload))
+        return await self.retry.run(lambda: self._once(path, payload), stats=self.stats,
+                                    name=f"sink{path}")

@@ -1,15 +1,41 @@
-"""One POST with a JSON answer: timing, classification of transport failures."""
+"""One POST with a JSON answer: timing, classification of transport failures.
+
+Rules: a transport failure is a TransientError whose message names the request, the host and
+the reason (refused, no such host, timed out, disconnected), never the path or a secret.
+"""
 
 from __future__ import annotations
 
+import os
+import socket
 import time
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 
 from reconciler.clients.retry import PermanentError, RequestStats, TransientError
 from reconciler.core import jsontext
+
+
+def network_reason(url: str, exc: BaseException, timeout_s: float) -> str:
+    """What went wrong on the way to `url`, naming the host and the reason (never a secret:
+    the URL's path and query are left out)."""
+    parts = urlsplit(url)
+    host = parts.hostname or "?"
+    where = f"{host}:{parts.port}" if parts.port else host
+    if isinstance(exc, TimeoutError | aiohttp.ServerTimeoutError):
+        return f"no answer from {where} within {timeout_s:g} s"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        error = exc.os_error
+        reason = os.strerror(error.errno) if error.errno and error.errno > 0 and not \
+            isinstance(error, socket.gaierror) else error.strerror or str(error)
+        return f"cannot connect to {where}: {reason}"
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return f"{where} closed the connection before answering"
+    detail = str(exc).strip()
+    return f"{where}: {type(exc).__name__}" + (f" ({detail[:160]})" if detail else "")
 
 
 async def post_json(
@@ -31,7 +57,7 @@ async def post_json(
             status = response.status
     except (TimeoutError, aiohttp.ClientError) as exc:
         stats.failures[f"{name}:network"] += 1
-        raise TransientError(f"{name}: {type(exc).__name__}") from exc
+        raise TransientError(f"{name}: {network_reason(url, exc, timeout_s)}") from exc
     finally:
         stats.seconds[name] = stats.seconds.get(name, 0.0) + time.perf_counter() - started
     if status == 429 or status >= 500:

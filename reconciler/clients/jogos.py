@@ -125,7 +125,7 @@ class JogosClient:
                 self.stats.failures["jogos.getOrders:shape"] += 1
                 raise
 
-        return await self.retry.run(attempt)
+        return await self.retry.run(attempt, stats=self.stats, name="jogos.getOrders")
 
     async def mark_delivered(self, order_id: str) -> None:
         """arrivedorder: tell Jogos the order was delivered (idempotent on their side).
@@ -133,4 +133,5 @@ class JogosClient:
         Raises PermanentError or TransientError once retries ran out.
         """
         payload = {"gameId": self.game_id, "orderId": order_id}
-        await self.retry.run(lambda: self._once(ARRIVED, payload, "jogos.arrivedorder"))
+        await self.retry.run(lambda: self._once(ARRIVED, payload, "jogos.arrivedorder"),
+                             stats=self.stats, name="jogos.arrivedorder")

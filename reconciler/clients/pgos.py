@@ -133,7 +133,8 @@ class PgosClient:
         Raises PgosCommandError, or TransientError once retries ran out.
         """
         policy = retry or self.retry
-        return await policy.run(lambda: self._cli_once(command, params, title=title))
+        return await policy.run(lambda: self._cli_once(command, params, title=title),
+                                stats=self.stats, name=f"pgos.{command}")
 
     async def backend(self, path: str, body: dict[str, Any], *, title_wide: bool = False,
                       retry: RetryPolicy | None = None) -> dict[str, Any]:
@@ -143,7 +144,8 @@ class PgosClient:
         Raises PgosCommandError, or TransientError once retries ran out.
         """
         policy = retry or self.retry
-        return await policy.run(lambda: self._backend_once(path, body, title_wide=title_wide))
+        return await policy.run(lambda: self._backend_once(path, body, title_wide=title_wide),
+                                stats=self.stats, name=f"pgos.backend{path}")
 
     async def grant_items(self, player_id: str, items: list[dict[str, Any]],
                           token: str) -> dict[str, Any]:

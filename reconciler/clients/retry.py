@@ -1,7 +1,13 @@
-"""Retry policy and request figures shared by the clients."""
+"""Retry policy and request figures shared by the clients.
+
+Rules: every retry of the package happens here (`RetryPolicy.run`), for TransientError only;
+each one is logged at DEBUG (what, which attempt, why, the wait) and counted in
+`RequestStats.retries` by request name, so a pass can report how many it needed.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -9,6 +15,7 @@ from typing import TypeVar
 
 from tenacity import (
     AsyncRetrying,
+    RetryCallState,
     retry_if_exception_type,
     stop_after_attempt,
     wait_exponential_jitter,
@@ -17,6 +24,7 @@ from tenacity import (
 from reconciler.errors import UpstreamError
 
 T = TypeVar("T")
+log = logging.getLogger("reconciler.retry")
 
 
 class TransientError(UpstreamError):
@@ -40,21 +48,36 @@ class RetryPolicy:
     initial_s: float = 0.2
     max_wait_s: float = 5.0
 
-    async def run(self, attempt: Callable[[], Awaitable[T]]) -> T:
+    async def run(self, attempt: Callable[[], Awaitable[T]], *,
+                  stats: RequestStats | None = None, name: str = "request") -> T:
         """Call `attempt` until it succeeds, raises a non-transient error, or attempts run out
-        (the last TransientError is raised)."""
-        async for retry_state in self.retrying():
+        (the last TransientError is raised). Each retry is logged at DEBUG and counted in
+        `stats.retries[name]`."""
+        async for retry_state in self.retrying(stats, name):
             with retry_state:
                 return await attempt()
         raise AssertionError("unreachable: tenacity re-raises")  # pragma: no cover
 
-    def retrying(self) -> AsyncRetrying:
-        """A tenacity controller retrying TransientError only, re-raising the last one."""
+    def retrying(self, stats: RequestStats | None = None,
+                 name: str = "request") -> AsyncRetrying:
+        """A tenacity controller retrying TransientError only, re-raising the last one; each
+        retry is logged and counted (see `run`)."""
+
+        def before_sleep(state: RetryCallState) -> None:
+            if stats is not None:
+                stats.retries[name] += 1
+            failure = state.outcome.exception() if state.outcome is not None else None
+            wait_s = state.next_action.sleep if state.next_action is not None else 0.0
+            log.debug("retry %s: attempt %d of %d failed (%s); next in %.2f s", name,
+                      state.attempt_number, self.max_attempts, failure, wait_s,
+                      extra={"request": name, "attempt": state.attempt_number})
+
         return AsyncRetrying(
             retry=retry_if_exception_type(TransientError),
             stop=stop_after_attempt(self.max_attempts),
             wait=wait_exponential_jitter(multiplier=self.initial_s, max=self.max_wait_s,
                                          jitter=self.initial_s),
+            before_sleep=before_sleep,
             reraise=True,
         )
 
@@ -66,6 +89,11 @@ class RequestStats:
     requests: Counter[str] = field(default_factory=Counter)
     failures: Counter[str] = field(default_factory=Counter)
     seconds: dict[str, float] = field(default_factory=dict)
+    retries: Counter[str] = field(default_factory=Counter)  # by request name
+
+    def retried(self) -> int:
+        """Retries so far, every request name together."""
+        return sum(self.retries.values())
 
     def total(self, prefix: str = "") -> int:
         """Requests whose name starts with `prefix`."""

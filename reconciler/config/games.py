@@ -90,10 +90,14 @@ def _entry_secret(entry: Mapping[str, Any], name: str, env: Mapping[str, str],
             return None
     elif file_name:
         source = f"{where}.{name}_file"
+        path = _beside(Path(str(file_name)), base_dir)
         try:
-            value = read_file(_beside(Path(str(file_name)), base_dir)).rstrip("\r\n")
+            value = read_file(path).rstrip("\r\n")
         except OSError as exc:
             problems.append(f"{source}: cannot read: {exc.strerror}")
+            return None
+        if not value.strip():
+            problems.append(f"{source}: {path} is empty")
             return None
     else:
         return None

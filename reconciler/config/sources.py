@@ -9,8 +9,9 @@ text never reaches a message. Problems are appended to `problems`, one per key.
 
 from __future__ import annotations
 
+import errno
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -41,8 +42,15 @@ class Raw:
 
 
 def read_text(path: Path) -> str:
-    """The text of a file. Raises OSError when it cannot be read."""
-    return path.read_text(encoding="utf-8")
+    """The text of a file.
+
+    Raises OSError when it cannot be read, or is not UTF-8 text (strerror says so, so every
+    caller's "cannot read X: <strerror>" message covers it).
+    """
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise OSError(errno.EILSEQ, f"not UTF-8 text (byte {exc.start})", str(path)) from exc
 
 
 def read_toml(path: Path, read_file: ReadFile = read_text) -> dict[str, Any]:
@@ -116,16 +124,17 @@ def _found(s: Setting, doc: Mapping[str, Any], env: Mapping[str, str], read_file
 
 
 def raw_values(doc: Mapping[str, Any], env: Mapping[str, str], read_file: ReadFile,
-               problems: list[str]) -> dict[str, Raw]:
-    """Every setting found or defaulted, by environment name; a required setting found
-    nowhere is a problem ("is required"), an optional one is left out."""
+               problems: list[str], settings: Iterable[Setting] = SETTINGS) -> dict[str, Raw]:
+    """Every setting (of `settings`) found or defaulted, by environment name; a required
+    setting found nowhere is a problem ("is required"), an optional one is left out."""
     values: dict[str, Raw] = {}
-    for s in SETTINGS:
+    for s in settings:
         raw = _found(s, doc, env, read_file, problems)
         if raw is _REFUSED:
             continue
-        if raw is not None and raw.value == "":
-            raw = None  # an empty secret file counts as unset, as an empty variable does
+        if raw is not None and raw.value == "" and raw.source is Source.SECRET_FILE:
+            problems.append(f"{s.env}_FILE: {env[f'{s.env}_FILE']} is empty")
+            continue
         if raw is None and s.required and s.default is None:
             problems.append(f"{s.name}: is required")
             continue

@@ -37,6 +37,12 @@ TRANSITIONS: dict[EffectState | None, frozenset[EffectState]] = {
 
 REPEATABLE_KINDS = frozenset({"arrived"})
 
+# The operator's retry (`reconciler retry`), outside the executor's table above: an effect
+# waiting for attention goes back to `failed`, so the next pass or drain re-sends it with the
+# payload and idempotency token first recorded (safe for every kind: a grant is idempotent, a
+# revocation reads the inventory first, a delivery mark is harmless).
+REQUEUE: tuple[EffectState, EffectState] = (S.ATTENTION, S.FAILED)
+
 # May have been applied remotely (its answer was lost, or it failed part-way): the next pass
 # settles it before anything else, with the same idempotency token.
 UNCERTAIN: tuple[EffectState, ...] = (S.FAILED, S.IN_FLIGHT)

@@ -176,7 +176,7 @@ async def run_pass(engine: Engine, *, dry_run: bool = False,
     started = time.perf_counter()
     ledger, now = engine.ledger, int(engine.clock())
     run_id = None if dry_run else ledger.start_run(kind, now)
-    requests_before = engine.stats.total()
+    requests_before, retries_before = engine.stats.total(), engine.stats.retried()
     figures: dict[str, Any] = Counter()
     try:
         orders: list[Order] = []
@@ -213,16 +213,19 @@ async def run_pass(engine: Engine, *, dry_run: bool = False,
         figures.update({f"effect_{k}": v for k, v in outcomes.items()})
         pending = ledger.pending_counts(game_ids)
         figures["requests"] = engine.stats.total() - requests_before
+        figures["retries"] = engine.stats.retried() - retries_before
         figures["duration_s"] = round(time.perf_counter() - started, 3)
-        status = "settled" if not any(pending.values()) else "pending"
+        status = "interrupted" if engine.stopping.is_set() else \
+            "settled" if not any(pending.values()) else "pending"
         ledger.finish_run(run_id or 0, status, {**figures, "pending": pending},
                           int(engine.clock()))
         log.info("pass %s: %s", status, summary_line(dict(figures), pending))
         return PassReport(dict(figures), actions, pending)
     except BaseException as exc:
         if run_id is not None:
-            ledger.finish_run(run_id, "error", {**figures, "error": type(exc).__name__},
-                              int(engine.clock()))
+            stopped = isinstance(exc, asyncio.CancelledError | KeyboardInterrupt)
+            ledger.finish_run(run_id, "interrupted" if stopped else "error",
+                              {**figures, "error": type(exc).__name__}, int(engine.clock()))
         raise
 
 
@@ -260,7 +263,7 @@ async def run_drain(engine: Engine) -> Counter[str]:
 def summary_line(figures: dict[str, Any], pending: dict[str, int]) -> str:
     """One line with a pass's figures, for logs and terminals."""
     keys = ("orders", "new", "changed", "malformed", "pages", "rereads", "requests",
-            "duration_s")
+            "retries", "duration_s")
     parts = [f"{k}={figures.get(k, 0)}" for k in keys]
     parts += [f"{k}={v}" for k, v in sorted(figures.items()) if k.startswith("effect_")]
     parts += [f"{k}={v}" for k, v in pending.items() if v]

@@ -34,6 +34,7 @@ from reconciler.ledger.connection import Db, guarded, open_db
 from reconciler.ledger.effects import Effect, Outcome
 from reconciler.ledger.links import LinkOutcome
 from reconciler.ledger.orders import RecordFigures
+from reconciler.ledger.problems import Problem, failed_keys, list_problems, requeue_attention
 
 
 class Ledger:
@@ -277,6 +278,28 @@ class Ledger:
         """Everything the ledger knows of one order (for the operations API), or None.
         Raises LedgerError."""
         return story.story(self.db, game_id, order_id)
+
+    @guarded
+    def problems(self, game_ids: Sequence[int], limit: int) -> tuple[list[Problem], int]:
+        """The first `limit` things keeping these games from being settled (unsettled effects,
+        orders waiting for attention, quarantined rows), each with its order id and cause, and
+        how many there are in all. Raises LedgerError."""
+        return list_problems(self.db, game_ids, limit)
+
+    @guarded
+    def requeue(self, game_ids: Sequence[int], order_ids: Sequence[str],
+                kinds: Sequence[str], now_s: int) -> list[tuple[str, int, str]]:
+        """The operator's retry: effects waiting for attention (in these games, orders, kinds;
+        empty means all) become `failed`, for the next pass or drain to re-send; returns
+        (effect id, game id, order id) of each. Raises LedgerError."""
+        return requeue_attention(self.db, game_ids, order_ids, kinds, now_s)
+
+    @guarded
+    def failed_keys(self, game_ids: Sequence[int], order_ids: Sequence[str],
+                    kinds: Sequence[str]) -> list[tuple[int, str]]:
+        """Orders with an effect already `failed` (queued for the next pass) among these
+        games, orders and kinds (empty means all). Raises LedgerError."""
+        return failed_keys(self.db, game_ids, order_ids, kinds)
 
     @guarded
     def counts(self) -> dict[str, int]:

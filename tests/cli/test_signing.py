@@ -85,7 +85,23 @@ def test_sign_signed_headers_spec_example(capsys: pytest.CaptureFixture[str]) ->
     assert headers(out)["sign"] == "3443b2e74710a1293e4250c930e18c8f"
 
 
-def test_sign_missing_key_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run(capsys, "sign", "jogos", "--body", "{}")
-    assert code == 1
-    assert "--secret or --secret-file" in err
+def test_sign_missing_key_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        run(capsys, "sign", "jogos", "--body", "{}")
+    assert exit_info.value.code == 2
+    assert "--secret" in capsys.readouterr().err
+
+
+def test_each_scheme_shows_only_its_own_flags() -> None:
+    import contextlib
+    import io
+
+    from reconciler.cli import build_parser
+
+    for scheme, absent in (("s2s-hmac", "--title-id"), ("jogos", "--client-id"),
+                           ("pgos-title", "--body"), ("s2s-basic", "--path")):
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out), pytest.raises(SystemExit):
+            build_parser().parse_args(["sign", scheme, "--help"])
+        assert absent not in out.getvalue()
+        assert "--secret-file" in out.getvalue()
