@@ -66,6 +66,8 @@ class EngineSettings:
     page_size: int
     concurrency: int
     effect_concurrency: int
+    chunk_orders: int  # rows a streaming pass holds at most (read, planned, acting)
+    head_quiet_pages: int  # a head scan stops after this many pages with nothing new
     timeout_s: float
     max_attempts: int
     backoff_s: float
@@ -99,7 +101,8 @@ class DaemonSettings:
     host: str
     port: int
     notify_path: str
-    pass_interval_s: int
+    pass_interval_s: int  # head scans (the newest end of the list until nothing is new)
+    sweep_interval_s: int  # full passes over the whole list
     drain_interval_s: int
     audit_cron: str
     max_body_bytes: int

@@ -27,7 +27,7 @@ from reconciler.concurrency import run_bounded
 from reconciler.config import Config, GameConfig
 from reconciler.core.catalog import Catalog
 from reconciler.core.models import Order
-from reconciler.core.plan import Action, ActionKind, ClawbackPolicy, Policy, plan
+from reconciler.core.plan import Action, ActionKind, ClawbackPolicy, Identity, Policy, plan
 from reconciler.engine.effects import (
     Executor,
     Fulfilment,
@@ -35,7 +35,8 @@ from reconciler.engine.effects import (
     KeyedLocks,
     PgosFulfilment,
 )
-from reconciler.engine.fetch import FetchResult, fetch_orders
+from reconciler.engine.scan import Scope, stream_games
+from reconciler.engine.stream import Streamed, peaks
 from reconciler.errors import ConfigError
 from reconciler.ledger import Ledger
 
@@ -71,6 +72,8 @@ class Engine:
     concurrency: int
     effect_concurrency: int
     stats: RequestStats
+    chunk_orders: int = 2000  # rows a streaming pass holds at most
+    head_quiet_pages: int = 2  # a head scan stops after this many pages with nothing new
     clock: Callable[[], float] = time.time
     locks: KeyedLocks = field(default_factory=KeyedLocks)
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
@@ -93,9 +96,10 @@ class Engine:
         if not orders:
             return []
         game_ids = sorted({o.game_id for o in orders})
+        links = ({} if self.policy.identity is Identity.SAME
+                 else self.ledger.links_of({(o.game_id, o.user_id) for o in orders}))
         return plan(orders, self.ledger.view(game_ids, [o.key for o in orders]),
-                    {g.game_id: g.catalog for g in self.games},
-                    self.ledger.links(game_ids), self.policy)
+                    {g.game_id: g.catalog for g in self.games}, links, self.policy)
 
 
 @dataclass
@@ -159,7 +163,9 @@ async def open_engine(config: Config, *, clock: Callable[[], float] = time.time,
                 ledger=ledger, games=games,
                 policy=replace(config.policy, clawback=ClawbackPolicy(config.clawback)),
                 page_size=settings.page_size, concurrency=settings.concurrency,
-                effect_concurrency=settings.effect_concurrency, stats=stats, clock=clock,
+                effect_concurrency=settings.effect_concurrency, stats=stats,
+                chunk_orders=settings.chunk_orders, head_quiet_pages=settings.head_quiet_pages,
+                clock=clock,
                 session=session,
             )
     finally:
@@ -167,8 +173,11 @@ async def open_engine(config: Config, *, clock: Callable[[], float] = time.time,
 
 
 async def run_pass(engine: Engine, *, dry_run: bool = False,
-                   progress: Progress | None = None, kind: str = "catch-up") -> PassReport:
-    """One full pass over every game.
+                   progress: Progress | None = None, kind: str = "catch-up",
+                   scope: Scope | None = None, keep_actions: int = 1000) -> PassReport:
+    """One pass over every game, streamed (engine.scan): the whole list by default, or the
+    `scope` given (a head scan, or back to a date). The report keeps the first `keep_actions`
+    actions; figures count them all (`planned`, `planned_<kind>`).
 
     Raises PermanentError when a store refuses us (the pass stops, recorded as failed),
     TransientError when retries ran out, UpstreamError when paging cannot cover the list.
@@ -177,39 +186,18 @@ async def run_pass(engine: Engine, *, dry_run: bool = False,
     ledger, now = engine.ledger, int(engine.clock())
     run_id = None if dry_run else ledger.start_run(kind, now)
     requests_before, retries_before = engine.stats.total(), engine.stats.retried()
-    figures: dict[str, Any] = Counter()
+    counted: Counter[str] = Counter()
+    figures: dict[str, Any] = counted  # the stream counts into it; durations are floats
     try:
-        orders: list[Order] = []
-        for game in engine.games:
-            fetched: FetchResult = await fetch_orders(
-                game.jogos, page_size=engine.page_size, concurrency=engine.concurrency,
-                on_page=progress.pages if progress else None)
-            figures["pages"] += fetched.pages_read
-            figures["rereads"] += fetched.rereads
-            figures["orders"] += len(fetched.orders)
-            figures["malformed"] += len(fetched.malformed)
-            figures["total_drift"] += fetched.total_at_end - fetched.total_at_start
-            game_orders = list(fetched.orders.values())
-            orders.extend(game_orders)
-            if not dry_run:
-                for raw, reason in fetched.malformed:
-                    ledger.quarantine(game.game_id, raw, reason, now)
-                recorded = ledger.record_orders(game_orders, now)
-                figures["new"] += recorded.new
-                figures["changed"] += recorded.changed
-                figures["unchanged"] += recorded.unchanged
-        game_ids = engine.game_ids
-        if not dry_run:
-            ledger.decide_notes_from_orders(game_ids, now)
-        actions = plan(orders, ledger.view(game_ids),
-                       {g.game_id: g.catalog for g in engine.games},
-                       ledger.links(game_ids), engine.policy)
-        for action in actions:
-            figures[f"planned_{action.kind.value}"] += 1
+        streamed = Streamed(figures=counted, keep_actions=keep_actions)
+        outcomes = await stream_games(engine, streamed, scope or Scope.full(), dry_run=dry_run,
+                                      now_s=now, progress=progress)
+        figures.update(peaks(streamed))  # (`figures` is the stream's own: it counted)
         if dry_run:
             figures["duration_s"] = round(time.perf_counter() - started, 3)
-            return PassReport(dict(figures), actions, {})
-        outcomes = await execute(engine, actions, progress)
+            return PassReport(dict(figures), streamed.first_actions, {})
+        game_ids = engine.game_ids
+        ledger.decide_notes_from_orders(game_ids, now)
         figures.update({f"effect_{k}": v for k, v in outcomes.items()})
         pending = ledger.pending_counts(game_ids)
         figures["requests"] = engine.stats.total() - requests_before
@@ -220,7 +208,7 @@ async def run_pass(engine: Engine, *, dry_run: bool = False,
         ledger.finish_run(run_id or 0, status, {**figures, "pending": pending},
                           int(engine.clock()))
         log.info("pass %s: %s", status, summary_line(dict(figures), pending))
-        return PassReport(dict(figures), actions, pending)
+        return PassReport(dict(figures), streamed.first_actions, pending)
     except BaseException as exc:
         if run_id is not None:
             stopped = isinstance(exc, asyncio.CancelledError | KeyboardInterrupt)

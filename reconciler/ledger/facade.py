@@ -5,7 +5,6 @@ faces use, on either engine (a SQLite file, or PostgreSQL when several daemons s
 books; `open` picks by location). Every method is `guarded`: a database failure leaves it as a
 LedgerError (the transaction under way is rolled back), never as sqlite3's or psycopg's own
 error. Time comes in as `now_s`.
-
 """
 
 from __future__ import annotations
@@ -201,6 +200,17 @@ class Ledger:
     def links(self, game_ids: Iterable[int]) -> dict[tuple[int, str], str]:
         """Every link of these games. Raises LedgerError."""
         return links.links(self.db, game_ids)
+
+    @guarded
+    def links_of(self, users: Iterable[tuple[int, str]]) -> dict[tuple[int, str], str]:
+        """The links of these (game, user) pairs only. Raises LedgerError."""
+        return links.links_of(self.db, users)
+
+    @guarded
+    def changed_orders(self, batch: Sequence[Order]) -> list[Order]:
+        """The orders `record_orders` would write (new, or changed digest); reads only.
+        Raises LedgerError."""
+        return orders.changed(self.db, batch)
 
     # -- the inbox: notifications and nonces -----------------------------------------------
     @guarded

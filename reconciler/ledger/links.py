@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from enum import StrEnum
 
-from reconciler.ledger.connection import Db, guarded, marks, row, rows
+from reconciler.ledger.connection import Db, by_game, chunks, guarded, marks, row, rows
 
 
 class LinkOutcome(StrEnum):
@@ -71,3 +71,14 @@ def links(db: Db, game_ids: Iterable[int]) -> dict[tuple[int, str], str]:
     return {(r["game_id"], r["user_id"]): r["player_id"] for r in rows(
         db, f"SELECT game_id, user_id, player_id FROM links WHERE game_id IN ({marks(games)})",
         games)}
+
+
+def links_of(db: Db, users: Iterable[tuple[int, str]]) -> dict[tuple[int, str], str]:
+    """The links of these (game, user) pairs only (a chunk's users): (game, user) -> player."""
+    found: dict[tuple[int, str], str] = {}
+    for chunk in chunks(sorted(set(users))):
+        for game_id, group in by_game(chunk).items():
+            found.update({(game_id, r["user_id"]): r["player_id"] for r in rows(
+                db, f"SELECT user_id, player_id FROM links WHERE game_id = ? "
+                f"AND user_id IN ({marks(group)})", [game_id, *group])})
+    return found

@@ -202,3 +202,19 @@ def _view(effects: Iterable[Row],
         entry["adopted"] = bool(f["adopted"])
         entry["attention"] = f["attention"]
     return {key: LedgerOrder(**fields) for key, fields in books.items()}
+
+
+def changed(db: Db, orders: Sequence[Order]) -> list[Order]:
+    """The orders that recording would write: new ones and those whose digest changed (a read
+    only, for a dry run)."""
+    found: list[Order] = []
+    for chunk in chunks(orders):
+        groups: dict[int, list[Order]] = {}
+        for order in chunk:
+            groups.setdefault(order.game_id, []).append(order)
+        for game_id, group in groups.items():
+            known = {r["order_id"]: r["digest"] for r in rows(
+                db, f"SELECT order_id, digest FROM orders WHERE game_id = ? "
+                f"AND order_id IN ({marks(group)})", [game_id, *(o.order_id for o in group)])}
+            found.extend(o for o in group if known.get(o.order_id) != o.digest())
+    return found

@@ -1,0 +1,214 @@
+"""A streaming pass: pages flow through record -> plan -> act in bounded chunks.
+
+Rules: nothing here holds a whole store. Rows are counted from the page that brings them until
+they are done with (planned to nothing, quarantined, or their order's actions finished): a
+budget of `chunk_orders` rows (`fetch.Credits`) keeps the reader from asking for a page that
+would exceed it, so at most a chunk of orders, and their actions (at most three per order), are
+held at once; `Held` counts them, for tests and figures. Pages are applied in the order their
+answers arrived, so the latest read of an order wins; an order read twice in a chunk is planned
+once. Actions go to a pool of `effect_concurrency` workers that never drains between chunks;
+each order's actions run in sequence under its lock (the executor's rules). A dry run records
+nothing and acts on nothing: it counts the plan and keeps its first actions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from reconciler.core.models import Order
+from reconciler.core.plan import Action
+from reconciler.engine.effects import Executor
+from reconciler.engine.fetch import Credits, PageRows
+from reconciler.ledger import Ledger
+
+END = None  # closes a queue
+
+
+class Planner(Protocol):
+    """Plans orders against the ledger as it is now (Engine.plan_for)."""
+
+    def __call__(self, orders: list[Order]) -> list[Action]: ...
+
+
+@dataclass
+class Held:
+    """What a pass holds right now, and the most it ever held: orders (rows read and not yet
+    done with) and actions (planned and not yet run)."""
+
+    orders: int = 0
+    actions: int = 0
+    peak_orders: int = 0
+    peak_actions: int = 0
+
+    def take(self, orders: int = 0, actions: int = 0) -> None:
+        """Count rows or actions coming in."""
+        self.orders += orders
+        self.actions += actions
+        self.peak_orders = max(self.peak_orders, self.orders)
+        self.peak_actions = max(self.peak_actions, self.actions)
+
+    def drop(self, orders: int = 0, actions: int = 0) -> None:
+        """Count rows or actions done with."""
+        self.orders -= orders
+        self.actions -= actions
+
+
+@dataclass
+class Streamed:
+    """A streaming pass's running figures and the first actions it planned."""
+
+    figures: Counter[str] = field(default_factory=Counter)
+    first_actions: list[Action] = field(default_factory=list)
+    keep_actions: int = 1000
+    held: Held = field(default_factory=Held)
+
+    def planned(self, actions: list[Action]) -> None:
+        """Count planned actions by kind and keep the first ones."""
+        self.figures["planned"] += len(actions)
+        for action in actions:
+            self.figures[f"planned_{action.kind.value}"] += 1
+        room = self.keep_actions - len(self.first_actions)
+        if room > 0:
+            self.first_actions.extend(actions[:room])
+
+
+class EffectPool:
+    """`concurrency` workers running order groups from a queue, so that effects flow across
+    chunk boundaries; a group's `done` callback runs once it finished (or failed)."""
+
+    def __init__(self, executor: Executor, concurrency: int,
+                 on_done: Callable[[int], None] | None = None) -> None:
+        self.executor = executor
+        self.concurrency = max(1, concurrency)
+        self.queue: asyncio.Queue[tuple[list[Action], Callable[[], None]] | None] = (
+            asyncio.Queue())
+        self.on_done = on_done
+        self.workers: list[asyncio.Task[None]] = []
+
+    def start(self, group: asyncio.TaskGroup) -> None:
+        """Start the workers inside `group` (a failure there cancels the pass)."""
+        self.workers = [group.create_task(self._work(), name=f"effects-{i}")
+                        for i in range(self.concurrency)]
+
+    def submit(self, actions: list[Action], done: Callable[[], None]) -> None:
+        """Queue one order's actions."""
+        self.queue.put_nowait((actions, done))
+
+    async def close(self) -> None:
+        """Let the queued work finish, then stop the workers. Raises what a worker raised."""
+        for _ in self.workers:
+            self.queue.put_nowait(END)
+        await asyncio.gather(*self.workers)
+
+    async def _work(self) -> None:
+        while (item := await self.queue.get()) is not END:
+            actions, done = item
+            try:
+                await self.executor.run_order(actions)
+            finally:
+                done()
+            if self.on_done is not None:
+                self.on_done(len(actions))
+
+
+class Pipeline:
+    """Record -> plan -> act for the pages of one pass, chunk by chunk."""
+
+    def __init__(self, ledger: Ledger, planner: Planner, streamed: Streamed, credits: Credits,
+                 pool: EffectPool | None, *, now_s: int) -> None:
+        self.ledger = ledger
+        self.planner = planner
+        self.streamed = streamed
+        self.credits = credits
+        self.pool = pool  # None: a dry run
+        self.now_s = now_s
+
+    def arrived(self, page: PageRows) -> None:
+        """Count a page's rows as held (called as the page is handed on)."""
+        self.streamed.held.take(orders=page.rows)
+
+    def release(self, rows: int) -> None:
+        """Rows done with: give their budget back."""
+        self.streamed.held.drop(orders=rows)
+        self.credits.give(rows)
+
+    def process(self, game_id: int, pages: list[PageRows], *, count_changes: bool = False
+                ) -> int:
+        """Quarantine, record, plan and hand to the pool the rows of these pages (in arrival
+        order); returns how many orders were new or changed (a dry run counts them only with
+        `count_changes`, since it reads the ledger for it).
+
+        Raises LedgerError, InvariantError.
+        """
+        figures, dry = self.streamed.figures, self.pool is None
+        latest: dict[str, Order] = {}
+        rows = 0
+        for page in pages:
+            rows += page.rows
+            figures["malformed"] += len(page.malformed)
+            if not dry:
+                for raw, reason in page.malformed:
+                    self.ledger.quarantine(game_id, raw, reason, self.now_s)
+            for order in page.orders:
+                latest[order.order_id] = order  # a later read of the same order wins
+        orders = list(latest.values())
+        figures["orders"] += len(orders)
+        changed = 0
+        if dry:
+            if count_changes:
+                changed = len(self.ledger.changed_orders(orders))
+        else:
+            recorded = self.ledger.record_orders(orders, self.now_s)
+            figures["new"] += recorded.new
+            figures["changed"] += recorded.changed
+            figures["unchanged"] += recorded.unchanged
+            changed = recorded.new + recorded.changed
+        actions = self.planner(orders)
+        self.streamed.planned(actions)
+        if self.pool is None:
+            self.release(rows)
+            return changed
+        groups: dict[tuple[int, str], list[Action]] = {}
+        for action in actions:
+            groups.setdefault(action.order.key, []).append(action)
+        self.streamed.held.take(actions=len(actions))
+        self.release(rows - len(groups))
+        for group in groups.values():
+            self.pool.submit(group, self._done_callback(len(group)))
+        return changed
+
+    def _done_callback(self, count: int) -> Callable[[], None]:
+        def done() -> None:
+            self.streamed.held.drop(actions=count)
+            self.release(1)
+
+        return done
+
+
+async def consume(queue: asyncio.Queue[PageRows | None], pipeline: Pipeline, game_id: int,
+                  chunk_rows: int, stopping: asyncio.Event) -> None:
+    """Take pages from `queue` until END (or until `stopping` is set), processing whatever
+    has arrived (up to a chunk of rows) at once. Raises what `Pipeline.process` raises."""
+    while not stopping.is_set() and (page := await queue.get()) is not END:
+        batch, rows, ended = [page], page.rows, False
+        while rows < chunk_rows and not queue.empty():
+            more = queue.get_nowait()
+            if more is END:
+                ended = True
+                break
+            batch.append(more)
+            rows += more.rows
+        pipeline.process(game_id, batch)
+        await asyncio.sleep(0)  # let handlers and readers in between chunks
+        if ended:
+            return
+
+
+def peaks(streamed: Streamed) -> dict[str, int]:
+    """The most orders and actions the pass held at once (figures of the pass)."""
+    return {"peak_orders_held": streamed.held.peak_orders,
+            "peak_actions_held": streamed.held.peak_actions}
