@@ -109,7 +109,7 @@ async def test_audit_command(sandbox: Sandbox, catalog_path: Path, tmp_path: Pat
                              "--format", "csv")
     assert code == 0 and out.count("paid_not_granted") == 2
     code, _, err = await cli(sandbox, catalog_path, db, "audit", "--since", "yesterday")
-    assert code == 1 and "--since" in err
+    assert code == 2 and "--since" in err  # a usage error, refused before the audit
     ledger = Ledger.open(db)
     latest = ledger.last_run_of_kind("audit")
     ledger.close()
