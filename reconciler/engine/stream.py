@@ -17,6 +17,7 @@ import asyncio
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Protocol
 
 from reconciler.core.models import Order
@@ -69,8 +70,8 @@ class Streamed:
     def planned(self, actions: list[Action]) -> None:
         """Count planned actions by kind and keep the first ones."""
         self.figures["planned"] += len(actions)
-        for action in actions:
-            self.figures[f"planned_{action.kind.value}"] += 1
+        for kind, count in Counter(map(attrgetter("kind"), actions)).items():
+            self.figures[f"planned_{kind.value}"] += count
         room = self.keep_actions - len(self.first_actions)
         if room > 0:
             self.first_actions.extend(actions[:room])
