@@ -16,7 +16,7 @@ import signal
 
 from jobs.audit import audit
 from jobs.drain import drain
-from jobs.reconcile import reconcile
+from jobs.reconcile import reconcile, sweep
 from reconciler import systemd
 from reconciler.config import Config
 from reconciler.runtime import Runtime, open_runtime
@@ -36,7 +36,8 @@ async def serve(config: Config) -> int:
     async with open_runtime(config) as runtime:
         shared = runtime.engine.ledger.shared
         runtime.leading = not shared
-        schedule = Schedule(runtime, Jobs(reconcile=reconcile, drain=drain, audit=audit),
+        schedule = Schedule(runtime, Jobs(reconcile=reconcile, drain=drain, audit=audit,
+                                           sweep=sweep),
                             leading=not shared)
         site = Site(runtime)
         await site.start()

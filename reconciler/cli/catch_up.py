@@ -22,6 +22,7 @@ from collections import Counter
 from typing import Any
 
 from reconciler.cli.args import non_negative
+from reconciler.cli.passes import parse_time
 from reconciler.config import load_config
 from reconciler.core.plan import ActionKind
 from reconciler.core.states import EffectState
@@ -33,6 +34,7 @@ from reconciler.engine.passes import (
     run_pass,
     summary_line,
 )
+from reconciler.engine.scan import Scope
 from reconciler.errors import UsageError
 from reconciler.ledger.problems import Problem
 from reconciler.progress import LogProgress, TerminalProgress
@@ -62,14 +64,16 @@ class Watched:
         self.inner.close()
 
 
-async def _run_interruptible(engine: Engine, dry_run: bool) -> PassReport | None:
+async def _run_interruptible(engine: Engine, dry_run: bool,
+                             scope: Scope | None = None) -> PassReport | None:
     """The pass, with Ctrl-C handled: the first stops new work (and cancels a pass still
     reading, which has nothing under way), the second cancels. None when cancelled.
 
     Raises what the pass raises (ReconcilerError ...).
     """
     loop, progress, interrupts = asyncio.get_running_loop(), Watched(), [0]
-    task = asyncio.create_task(run_pass(engine, dry_run=dry_run, progress=progress))
+    task = asyncio.create_task(run_pass(engine, dry_run=dry_run, progress=progress,
+                                        scope=scope))
 
     def interrupted() -> None:
         interrupts[0] += 1
@@ -192,11 +196,12 @@ def cmd_catch_up(args: argparse.Namespace) -> int:
     if args.show is not None and not args.dry_run:
         raise UsageError("--show lists a dry run's actions: add --dry-run (a real pass lists "
                          "what needs attention; see --problems)")
+    scope = since_scope(args.since)
     config = load_config(args.config)
 
     async def go() -> int:
         async with open_engine(config, dry_run=args.dry_run) as engine:
-            report = await _run_interruptible(engine, args.dry_run)
+            report = await _run_interruptible(engine, args.dry_run, scope)
             if report is None or engine.stopping.is_set():
                 figures = f": {summary_line(report.figures, report.pending)}" if report else ""
                 print(f"interrupted{figures}; nothing under way was lost (what was claimed "
@@ -230,4 +235,18 @@ def add_catch_up(sub: Any) -> None:
                           help="with --dry-run: how many actions to list (default 20)")
     catch_up.add_argument("--problems", type=non_negative, default=20, metavar="N",
                           help="how many attention items and unsettled effects to list")
+    catch_up.add_argument("--since", metavar="DATE",
+                          help="read back only to orders paid at or after DATE (YYYY-MM-DD "
+                          "UTC or a Unix time): paging stops once the list is past it")
     catch_up.set_defaults(handler=cmd_catch_up)
+
+
+def since_scope(text: str | None) -> Scope | None:
+    """The scope of `--since` (None: the whole list). Raises UsageError for a bad date."""
+    if text is None:
+        return None
+    try:
+        since_s = parse_time(text, "--since")
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    return None if since_s is None else Scope.since(since_s)

@@ -6,7 +6,9 @@ outcome) after it; a crash between the two leaves an in-flight row that the next
 A grant or currency change carries an idempotency token derived from the effect id, so a grant
 found in flight is re-sent safely with the payload first recorded. A revocation (not
 idempotent in PGOS) reads the player's inventory first and revokes only what is still
-available; it re-reads after a refusal. Targets only report what they could not take back; the
+available; it re-reads after a refusal. A delivery mark done is written into the order's
+record too (the store now lists it delivered), so that the next head scan does not take our
+own mark for a change. Targets only report what they could not take back; the
 clawback policy is applied by core.plan.clawback alone. Transient failures leave the effect
 `failed` (the next pass retries); permanent refusals and shortfalls the policy does not accept
 leave it `attention`. On a shared ledger the claim holds the order for this process until
@@ -20,6 +22,7 @@ import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import Any, Protocol
 
 from reconciler.clients.game_server import GameServerClient
@@ -266,6 +269,9 @@ class Executor:
         except PermanentError as exc:
             outcome = Outcome(S.ATTENTION, error=str(exc))
         self.ledger.settle(effect, outcome, self._now())
+        if action.kind is ActionKind.MARK_DELIVERED and outcome.state is S.DONE \
+                and not order.arrived:  # the store says delivered now: so does our record
+            self.ledger.record_orders([replace(order, arrived=True)], self._now())
         label = "shortfall" if outcome.error == SHORTFALL else outcome.state.value
         self.outcomes[f"{effect.kind}:{label}"] += 1
         return outcome.state is S.DONE

@@ -77,6 +77,7 @@ class Engine:
     clock: Callable[[], float] = time.time
     locks: KeyedLocks = field(default_factory=KeyedLocks)
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    pass_lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one scheduled pass at once
     session: aiohttp.ClientSession | None = None  # the one HTTP session, for other clients
 
     @property
@@ -189,9 +190,11 @@ async def run_pass(engine: Engine, *, dry_run: bool = False,
     counted: Counter[str] = Counter()
     figures: dict[str, Any] = counted  # the stream counts into it; durations are floats
     try:
+        scope = scope or Scope.full()
         streamed = Streamed(figures=counted, keep_actions=keep_actions)
-        outcomes = await stream_games(engine, streamed, scope or Scope.full(), dry_run=dry_run,
-                                      now_s=now, progress=progress)
+        outcomes = await stream_games(engine, streamed, scope, dry_run=dry_run, now_s=now,
+                                      progress=progress)
+        figures["scope"] = scope.kind
         figures.update(peaks(streamed))  # (`figures` is the stream's own: it counted)
         if dry_run:
             figures["duration_s"] = round(time.perf_counter() - started, 3)

@@ -1,5 +1,6 @@
-"""The daemon's schedule: APScheduler 3.x (AsyncIOScheduler) runs the reconcile pass (first at
-start, then every `pass_interval_s`), the drain (every `drain_interval_s`), the audit (always, on
+"""The daemon's schedule: APScheduler 3.x (AsyncIOScheduler) runs the full sweep (first at
+start, then every `sweep_interval_s`, default daily), the head scan (every `pass_interval_s`,
+the first one interval after start), the drain (every `drain_interval_s`), the audit (always, on
 `audit_cron`, UTC) and, under systemd's watchdog, WATCHDOG=1 at half its interval.
 
 Rules: one instance of each job at a time, missed runs coalesce, 60 s misfire grace. The jobs
@@ -22,7 +23,7 @@ from reconciler import systemd
 from reconciler.runtime.state import Runtime
 
 MISFIRE_GRACE_S = 60
-LEADER_JOBS = ("reconcile", "drain", "audit")
+LEADER_JOBS = ("reconcile", "sweep", "drain", "audit")
 Job = Callable[[Runtime], Awaitable[None]]
 
 
@@ -30,9 +31,10 @@ Job = Callable[[Runtime], Awaitable[None]]
 class Jobs:
     """The scheduled jobs, each a function of the Runtime."""
 
-    reconcile: Job
+    reconcile: Job  # the head scan, every pass_interval_s
     drain: Job
     audit: Job
+    sweep: Job | None = None  # the full pass, first at start, then every sweep_interval_s
 
 
 class Schedule:
@@ -45,9 +47,13 @@ class Schedule:
         common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": MISFIRE_GRACE_S,
                   "args": [runtime]}
         now = datetime.now().astimezone()
+        head_first = now + timedelta(seconds=settings.pass_interval_s) if jobs.sweep else now
         self.scheduler.add_job(jobs.reconcile, "interval", seconds=settings.pass_interval_s,
-                               id="reconcile", next_run_time=now if leading else None,
+                               id="reconcile", next_run_time=head_first if leading else None,
                                **common)
+        if jobs.sweep is not None:
+            self.scheduler.add_job(jobs.sweep, "interval", seconds=settings.sweep_interval_s,
+                                   id="sweep", next_run_time=now if leading else None, **common)
         self.scheduler.add_job(jobs.drain, "interval", seconds=settings.drain_interval_s,
                                id="drain",
                                next_run_time=now + timedelta(seconds=settings.drain_interval_s)
