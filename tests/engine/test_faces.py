@@ -64,7 +64,7 @@ async def test_players_import(sandbox: Sandbox, catalog_path: Path, tmp_path: Pa
     bad = tmp_path / "bad.csv"
     bad.write_text("user_id,player_id\n3,pgos-3\n,missing\n4,pgos-4,extra\n")
     code, _, err = await cli(sandbox, catalog_path, db, "players", "import", str(bad))
-    assert code == 1 and "bad.csv:3" in err
+    assert code == 1 and "bad.csv: nothing done" in err and "line 3: user_id is empty" in err
     ledger = Ledger.open(db)
     assert ledger.links([9943]) == {(9943, "1"): "pgos-1", (9943, "2"): "pgos-2"}
     ledger.close()
