@@ -59,6 +59,16 @@ async def run_child(env: dict[str, str], kill_after_s: float | None) -> int | No
         return None
 
 
+MIN_REVOKES = 5  # granted orders refunded halfway at least, so that revocations are killed too
+
+
+def _granted(sandbox: Sandbox, game_id: int) -> set[str]:
+    """Order ids of the game that PGOS has granted (their idempotency tokens)."""
+    prefix = f"grant:{game_id}:"
+    return {token[len(prefix):].split(":")[0] for token in sandbox.pgos.tokens
+            if token.startswith(prefix)}
+
+
 async def campaign(sandbox: Sandbox, catalog: Path, db: Path | str, *, iterations: int, seed: int,
                    max_kill_s: float = 2.0, game_id: int = 9943,
                    refund_share: float = 0.1, new_orders: int = 0) -> CrashFigures:
@@ -69,11 +79,21 @@ async def campaign(sandbox: Sandbox, catalog: Path, db: Path | str, *, iteration
     figures = CrashFigures()
     for index in range(iterations):
         if index == iterations // 2:
+            granted = _granted(sandbox, game_id)
+            if not granted:  # a loaded machine killed every pass before its first grant:
+                await run_child(env, None)  # one whole pass, so that refunds meet grants
+                figures.settle_runs += 1
+                granted = _granted(sandbox, game_id)
             book = sandbox.jogos.books[game_id]
+            refunds_of_granted = 0
             for order in book.orders:
-                if order["refundStatus"] is None and rng.random() < refund_share:
+                if order["refundStatus"] is not None:
+                    continue
+                mine = order["orderId"] in granted
+                if rng.random() < refund_share or (mine and refunds_of_granted < MIN_REVOKES):
                     sandbox.jogos.refund(game_id, order["orderId"])
                     figures.refunded += 1
+                    refunds_of_granted += mine
         if new_orders:
             sandbox.jogos.add_orders(game_id, new_orders)
             figures.added += new_orders
