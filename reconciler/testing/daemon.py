@@ -63,7 +63,8 @@ class Daemon:
         self.log = (folder / "daemon.log").open("ab")
 
     async def start(self) -> None:
-        """Start the process and wait for READY=1 (20 s). Raises AssertionError without it."""
+        """Start the process and wait for READY=1 (60 s: a loaded CI machine is slow, a
+        healthy start is not). Raises AssertionError without it."""
         if self.sock is None:
             self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
             self.sock.bind(self.notify_path)
@@ -73,7 +74,7 @@ class Daemon:
             sys.executable, "-m", "reconciler", "--log-format", "json", "run", env=self.env,
             stdout=asyncio.subprocess.DEVNULL, stderr=self.log,
             stdin=asyncio.subprocess.DEVNULL, preexec_fn=self.preexec)
-        await self.wait_for_message("READY=1", 20)
+        await self.wait_for_message("READY=1", 60)
 
     async def wait_for_message(self, text: str, timeout_s: float) -> None:
         """Wait until the daemon sent a notify message containing `text`.
@@ -125,8 +126,9 @@ class Daemon:
         return Ledger.open(self.env["RECONCILER_DB"])
 
 
-async def until(check: Callable[[], bool], timeout_s: float = 15) -> None:
-    """Poll `check` until it holds. Raises AssertionError after `timeout_s`."""
+async def until(check: Callable[[], bool], timeout_s: float = 60) -> None:
+    """Poll `check` until it holds (a bound for a wedged test, not a timing assertion: a
+    passing test returns as soon as the state holds). Raises AssertionError after `timeout_s`."""
     deadline = time.monotonic() + timeout_s
     while not check():
         if time.monotonic() > deadline:
