@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from operator import itemgetter
 from typing import Any
 
 from reconciler.core.catalog import Catalog, Product
@@ -213,12 +214,15 @@ def plan(
     """
     seen: set[tuple[int, str]] = set()
     actions: list[Action] = []
-    for order in sorted(orders, key=lambda o: o.key):
-        if order.key in seen:
+    keyed = sorted((((o.game_id, o.order_id), o) for o in orders),
+                   key=itemgetter(0))  # each key made once
+    same = policy.identity is Identity.SAME
+    for key, order in keyed:
+        if key in seen:
             raise InvariantError(f"order {order.order_id} of game {order.game_id} appears twice")
-        seen.add(order.key)
+        seen.add(key)
         catalog = catalogs.get(order.game_id)
         product = catalog.get(order.product_id) if catalog is not None else None
-        player = resolve_player(order, policy.identity, links)
-        actions.extend(plan_order(order, ledger.get(order.key, NOTHING), product, player, policy))
+        player = order.user_id if same else links.get((order.game_id, order.user_id))
+        actions.extend(plan_order(order, ledger.get(key, NOTHING), product, player, policy))
     return actions

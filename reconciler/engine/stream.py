@@ -192,12 +192,14 @@ class Pipeline:
 
 async def consume(queue: asyncio.Queue[PageRows | None], pipeline: Pipeline, game_id: int,
                   chunk_rows: int, stopping: asyncio.Event) -> None:
-    """Take pages from `queue` until END (or until `stopping` is set), processing whatever
-    has arrived (up to a chunk of rows) at once. Raises what `Pipeline.process` raises."""
+    """Take pages from `queue` until END (or until `stopping` is set), processing them in
+    batches of at least a quarter of a chunk (fewer statements and sorts per row; the readers
+    go on meanwhile) and at most a chunk. Raises what `Pipeline.process` raises."""
+    least = max(1, chunk_rows // 4)
     while not stopping.is_set() and (page := await queue.get()) is not END:
         batch, rows, ended = [page], page.rows, False
-        while rows < chunk_rows and not queue.empty():
-            more = queue.get_nowait()
+        while rows < chunk_rows and (rows < least or not queue.empty()):
+            more = await queue.get()
             if more is END:
                 ended = True
                 break

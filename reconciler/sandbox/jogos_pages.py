@@ -16,6 +16,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from reconciler.sandbox.orders import OrderFactory
 
 LISTINGS = ("newest", "oldest")
@@ -108,15 +110,24 @@ def in_unit(order: dict[str, Any], readings: Readings) -> dict[str, Any]:
     return {k: v * 1000 if k in TIMES and isinstance(v, int) else v for k, v in order.items()}
 
 
+def _row_text(order: dict[str, Any], readings: Readings) -> str:
+    """One listed order as JSON text (orjson when it can write every value: a simulated store
+    must keep up with the client it measures; the standard library otherwise)."""
+    shown = {k: v for k, v in (order if readings.time_unit == "s" else in_unit(order, readings)
+                               ).items() if k not in HIDDEN}
+    try:
+        return orjson.dumps(shown).decode()
+    except TypeError:  # e.g. an integer beyond 64 bits set by a test
+        return json.dumps(shown)
+
+
 def page_body(entries: list[dict[str, Any] | str], *, total: int, page_no: int,
               page_size: int, code: str | int, readings: Readings) -> str:
     """The JSON text of a getOrders answer in the readings' shape; raw rows spliced verbatim.
     The flat shape follows the field table (`message`, page fields beside `code`) and keeps
     the example's `content` for the rows: the table names no list (our assumption)."""
-    rows = ",".join(
-        entry if isinstance(entry, str) else json.dumps(
-            {k: v for k, v in in_unit(entry, readings).items() if k not in HIDDEN})
-        for entry in entries)
+    rows = ",".join(entry if isinstance(entry, str) else _row_text(entry, readings)
+                    for entry in entries)
     page = {"total": total, "totalPage": -(-total // page_size), "currentPage": page_no,
             "pageSize": page_size, "content": _CONTENT}
     if readings.page_shape == "flat":
