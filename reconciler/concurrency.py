@@ -2,13 +2,15 @@
 the test drivers' requests.
 
 Rules: pure asyncio, no I/O of its own; at most `concurrency` pieces of work run at once; the
-first failure cancels the rest and is raised as itself (not an ExceptionGroup).
+first failure cancels the rest and is raised as itself (not an ExceptionGroup). `Foreground`
+lets answered requests go before background work.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -37,3 +39,43 @@ async def run_bounded(
                 group.create_task(worker())
     except ExceptionGroup as group_error:
         raise group_error.exceptions[0] from None
+
+
+class Foreground:
+    """Work a caller waits for (a notification being answered) goes first: `busy()` marks it
+    while it runs; background work (a pass's effects, its next chunk) awaits `quiet()` before
+    each step and so waits while a request is being answered or one was within the last
+    `hold_s` (requests come in bursts: between two of them the next one is often already in
+    the socket, not yet in a handler). Under a steady stream of requests background work
+    pauses; it resumes `hold_s` after the last one."""
+
+    def __init__(self, hold_s: float = 0.02) -> None:
+        self.hold_s = hold_s
+        self.active = 0
+        self.last_s = float("-inf")
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    @contextmanager
+    def busy(self) -> Iterator[None]:
+        """Mark foreground work for the duration of the block."""
+        self.active += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self.active -= 1
+            self.last_s = asyncio.get_running_loop().time()
+            if not self.active:
+                self._idle.set()
+
+    async def quiet(self) -> None:
+        """Return once nothing was in the foreground for `hold_s` (at once when nothing
+        was)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._idle.wait()
+            wait_s = self.last_s + self.hold_s - loop.time()
+            if wait_s <= 0:
+                return
+            await asyncio.sleep(wait_s)

@@ -3,6 +3,8 @@
 Rules: one conversation per effect with the ledger: one `claim` (intent committed: in flight,
 one more attempt, the payload first recorded) before the remote call and one `settle` (the
 outcome) after it; a crash between the two leaves an in-flight row that the next pass settles.
+Claims and settles of concurrent orders commit in groups (engine.grouping), each awaited until
+its COMMIT, so the intent is still durable before the remote call.
 A grant or currency change carries an idempotency token derived from the effect id, so a grant
 found in flight is re-sent safely with the payload first recorded. A revocation (not
 idempotent in PGOS) reads the player's inventory first and revokes only what is still
@@ -29,8 +31,10 @@ from reconciler.clients.game_server import GameServerClient
 from reconciler.clients.jogos import JogosClient
 from reconciler.clients.pgos import PgosClient, PgosCommandError
 from reconciler.clients.retry import PermanentError, TransientError
+from reconciler.concurrency import Foreground
 from reconciler.core.plan import Action, ActionKind, ClawbackPolicy, clawback
 from reconciler.core.states import EffectState
+from reconciler.engine.grouping import GroupCommit
 from reconciler.errors import InvariantError
 from reconciler.ledger import Effect, Ledger, OrderBusy, Outcome
 
@@ -209,7 +213,9 @@ class Executor:
     def __init__(self, ledger: Ledger, jogos: dict[int, JogosClient],
                  fulfilment: dict[int, Fulfilment], clawback: ClawbackPolicy,
                  clock: Callable[[], float], locks: KeyedLocks,
-                 stopping: asyncio.Event | None = None) -> None:
+                 stopping: asyncio.Event | None = None,
+                 foreground: Foreground | None = None,
+                 group: GroupCommit | None = None) -> None:
         self.ledger = ledger
         self.jogos = jogos
         self.fulfilment = fulfilment
@@ -217,6 +223,8 @@ class Executor:
         self.clock = clock
         self.locks = locks
         self.stopping = stopping or asyncio.Event()
+        self.foreground = foreground or Foreground(hold_s=0)
+        self.group = group or GroupCommit(ledger)
         self.outcomes: Counter[str] = Counter()
 
     def _now(self) -> int:
@@ -230,6 +238,7 @@ class Executor:
         the truth). Once `stopping` is set, no new order starts; the ones under way finish.
         Raises InvariantError on an impossible transition, LedgerError.
         """
+        await self.foreground.quiet()  # a request being answered goes first
         if not actions or self.stopping.is_set():
             return
         order = actions[0].order
@@ -246,17 +255,19 @@ class Executor:
 
         Raises InvariantError on an impossible transition, LedgerError.
         """
-        order = action.order
+        order, ledger, group = action.order, self.ledger, self.group
         if action.kind is ActionKind.ADOPT:
-            self.ledger.set_adopted(order.game_id, order.order_id)
+            await group.run(lambda: ledger.set_adopted(order.game_id, order.order_id))
             self.outcomes["adopt:done"] += 1
             return True
         if action.kind is ActionKind.ATTENTION:
-            self.ledger.set_attention(order.game_id, order.order_id, action.reason)
+            await group.run(lambda: ledger.set_attention(order.game_id, order.order_id,
+                                                         action.reason))
             self.outcomes[f"attention:{action.reason}"] += 1
             return True
-        try:
-            effect = self.ledger.claim(action, self._now())
+        now = self._now()
+        try:  # the intent is committed before anything is sent (the group waits for COMMIT)
+            effect = await group.run(lambda: ledger.claim(action, now))
         except OrderBusy:  # another daemon settles this order now; the next plan sees it
             self.outcomes[f"{action.kind.value}:busy"] += 1
             return False
@@ -268,10 +279,15 @@ class Executor:
             outcome = Outcome(S.FAILED, error=str(exc))
         except PermanentError as exc:
             outcome = Outcome(S.ATTENTION, error=str(exc))
-        self.ledger.settle(effect, outcome, self._now())
-        if action.kind is ActionKind.MARK_DELIVERED and outcome.state is S.DONE \
-                and not order.arrived:  # the store says delivered now: so does our record
-            self.ledger.record_orders([replace(order, arrived=True)], self._now())
+        now, claimed = self._now(), effect
+
+        def settle() -> None:
+            ledger.settle(claimed, outcome, now)
+            if action.kind is ActionKind.MARK_DELIVERED and outcome.state is S.DONE \
+                    and not order.arrived:  # the store says delivered now: so does our record
+                ledger.record_orders([replace(order, arrived=True)], now)
+
+        await group.run(settle)  # committed before the order's next step
         label = "shortfall" if outcome.error == SHORTFALL else outcome.state.value
         self.outcomes[f"{effect.kind}:{label}"] += 1
         return outcome.state is S.DONE

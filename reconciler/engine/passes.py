@@ -23,7 +23,7 @@ from reconciler.clients.game_server import GameServerClient
 from reconciler.clients.jogos import JogosClient
 from reconciler.clients.pgos import PgosClient, PgosEndpoint
 from reconciler.clients.retry import RequestStats, RetryPolicy
-from reconciler.concurrency import run_bounded
+from reconciler.concurrency import Foreground, run_bounded
 from reconciler.config import Config, GameConfig
 from reconciler.core.catalog import Catalog
 from reconciler.core.models import Order
@@ -35,6 +35,7 @@ from reconciler.engine.effects import (
     KeyedLocks,
     PgosFulfilment,
 )
+from reconciler.engine.grouping import GroupCommit
 from reconciler.engine.scan import Scope, stream_games
 from reconciler.engine.stream import Streamed, peaks
 from reconciler.errors import ConfigError
@@ -78,6 +79,8 @@ class Engine:
     locks: KeyedLocks = field(default_factory=KeyedLocks)
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     pass_lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one scheduled pass at once
+    foreground: Foreground = field(default_factory=Foreground)  # answers go before effects
+    group: GroupCommit | None = None  # the executors' group commit (made with the first)
     session: aiohttp.ClientSession | None = None  # the one HTTP session, for other clients
 
     @property
@@ -86,10 +89,12 @@ class Engine:
         return [g.game_id for g in self.games]
 
     def executor(self) -> Executor:
-        """An executor sharing this engine's per-order locks."""
+        """An executor sharing this engine's per-order locks and group commit."""
+        if self.group is None:
+            self.group = GroupCommit(self.ledger)
         return Executor(self.ledger, {g.game_id: g.jogos for g in self.games},
                         {g.game_id: g.fulfilment for g in self.games}, self.policy.clawback,
-                        self.clock, self.locks, self.stopping)
+                        self.clock, self.locks, self.stopping, self.foreground, self.group)
 
     def plan_for(self, orders: list[Order]) -> list[Action]:
         """The plan for these orders against the ledger as it is now (read for their games

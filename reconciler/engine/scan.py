@@ -113,5 +113,6 @@ async def sweep(engine: Engine, game: GameRuntime, pipeline: Pipeline,
 
     async with asyncio.TaskGroup() as group:
         reader = group.create_task(read(), name=f"pages-{game.game_id}")
-        await consume(queue, pipeline, game.game_id, engine.chunk_orders, engine.stopping)
+        await consume(queue, pipeline, game.game_id, engine.chunk_orders, engine.stopping,
+                      engine.foreground)
         reader.cancel()  # stopping: no more pages (a reader already done ignores this)

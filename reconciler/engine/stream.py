@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Protocol
 
+from reconciler.concurrency import Foreground
 from reconciler.core.models import Order
 from reconciler.core.plan import Action
 from reconciler.engine.effects import Executor
@@ -191,7 +192,8 @@ class Pipeline:
 
 
 async def consume(queue: asyncio.Queue[PageRows | None], pipeline: Pipeline, game_id: int,
-                  chunk_rows: int, stopping: asyncio.Event) -> None:
+                  chunk_rows: int, stopping: asyncio.Event,
+                  foreground: Foreground | None = None) -> None:
     """Take pages from `queue` until END (or until `stopping` is set), processing them in
     batches of at least a quarter of a chunk (fewer statements and sorts per row; the readers
     go on meanwhile) and at most a chunk. Raises what `Pipeline.process` raises."""
@@ -205,6 +207,8 @@ async def consume(queue: asyncio.Queue[PageRows | None], pipeline: Pipeline, gam
                 break
             batch.append(more)
             rows += more.rows
+        if foreground is not None:
+            await foreground.quiet()  # a request being answered goes first
         pipeline.process(game_id, batch)
         await asyncio.sleep(0)  # let handlers and readers in between chunks
         if ended:

@@ -9,7 +9,8 @@ error. Time comes in as `now_s`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from reconciler.core.models import Order
 from reconciler.core.notify import NoteStatus
 from reconciler.core.plan import Action, LedgerOrder
 from reconciler.core.states import EffectState
+from reconciler.errors import LedgerError
 from reconciler.ledger import (
     audit,
     counts,
@@ -29,7 +31,7 @@ from reconciler.ledger import (
     story,
     transfer,
 )
-from reconciler.ledger.connection import Db, guarded, open_db
+from reconciler.ledger.connection import DB_ERRORS, Db, guarded, open_db
 from reconciler.ledger.effects import Effect, Outcome
 from reconciler.ledger.links import LinkOutcome
 from reconciler.ledger.orders import RecordFigures
@@ -200,6 +202,18 @@ class Ledger:
     def links(self, game_ids: Iterable[int]) -> dict[tuple[int, str], str]:
         """Every link of these games. Raises LedgerError."""
         return links.links(self.db, game_ids)
+
+    @contextmanager
+    def grouped(self) -> Iterator[None]:
+        """One transaction around several ledger calls made inside the block: each call's own
+        transaction becomes a savepoint (a failing call is rolled back alone and raises), and
+        everything commits together at the end of the block (the executor's group commit).
+        Raises LedgerError when the group cannot begin or commit (nothing of it is written)."""
+        try:
+            with self.db.atomic():
+                yield
+        except DB_ERRORS as exc:
+            raise LedgerError(f"ledger: grouped: {exc}") from exc
 
     @guarded
     def links_of(self, users: Iterable[tuple[int, str]]) -> dict[tuple[int, str], str]:

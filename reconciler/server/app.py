@@ -85,7 +85,8 @@ async def notification(request: web.Request) -> web.Response:
         state.count("malformed")
         return jogos_answer("305", f"Required parameter is missing: {exc.reason}", 400)
     try:
-        state.take_in_notification(told, paytype, raw)
+        with state.engine.foreground.busy():  # a pass's effects wait while answers are due
+            state.take_in_notification(told, paytype, raw)
     except LedgerError:
         log.exception("notification for %s not recorded", told.order_id)
         return jogos_answer("500", "System error", 500)
