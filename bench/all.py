@@ -1,0 +1,175 @@
+"""The whole performance table of issue 14 in one run: reads, effects, RSS, head scan,
+requests per day and notifications, each with its floor (or goal) and ratio.
+
+    .venv/bin/python bench/all.py                       # 100k and 1M orders (about 10 min)
+    .venv/bin/python bench/all.py --small               # 20k and 100k (about 3 min)
+
+Every pass runs in a process of its own (peak RSS is per process), against the bench sandbox
+in yet another (bench/_sandbox_ctl.py: 20 ms per request, pages of 100); the sandbox's CPU is
+read from /proc and shown apart. Floors are the network alone: reads pages x latency /
+concurrency, effects requests x latency / effect concurrency. Notifications: bench/load.py's
+measure (a daemon subprocess, its first pass over the orders running, signed notifications at
+50 at once), every acknowledged one checked in the ledger.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _procs import ROOT, SandboxProc, http_json
+
+LATENCY_MS, PAGE, READ_C, EFFECT_C = 20.0, 100, 16, 32
+HEAD_NEW = 100
+PASS_INTERVAL_S, SWEEP_INTERVAL_S = 300, 86400
+
+
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process (from /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def child_pass(env: dict[str, str], mode: str) -> dict[str, Any]:
+    """One pass in this process: `dry`, `real` (full) or `head`."""
+    from reconciler.config import build_config
+    from reconciler.engine.passes import open_engine, run_pass
+    from reconciler.engine.scan import Scope
+
+    config = build_config({}, env | {
+        "RECONCILER_PAGE_SIZE": str(PAGE), "RECONCILER_CONCURRENCY": str(READ_C),
+        "RECONCILER_EFFECT_CONCURRENCY": str(EFFECT_C)})
+    dry = mode == "dry"
+    started, cpu0 = time.perf_counter(), time.process_time()
+    async with open_engine(config, dry_run=dry) as engine:
+        report = await run_pass(engine, dry_run=dry,
+                                scope=Scope.head() if mode == "head" else None)
+        requests = engine.stats.total()
+    return {"wall_s": time.perf_counter() - started, "cpu_s": time.process_time() - cpu0,
+            "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "requests": requests, "figures": report.figures, "settled": report.settled}
+
+
+def run_child(env: dict[str, str], mode: str, sandbox_pid: int) -> dict[str, Any]:
+    """A pass in a fresh process; its figures, wall time as the parent saw it (process start
+    to exit: the process total) and the sandbox's CPU meanwhile."""
+    before, started = cpu_s(sandbox_pid), time.perf_counter()
+    out = subprocess.run([sys.executable, __file__, "--child", mode],
+                         input=json.dumps(env), capture_output=True, text=True, check=True,
+                         cwd=ROOT)
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    result["process_s"] = time.perf_counter() - started
+    result["sandbox_cpu_s"] = cpu_s(sandbox_pid) - before
+    return result
+
+
+def store(orders: int, folder: Path) -> tuple[SandboxProc, dict[str, str]]:
+    """A bench sandbox with `orders` orders and the environment aimed at it."""
+    proc = SandboxProc(folder, orders=orders, page_size=PAGE, latency_ms=LATENCY_MS)
+    env = dict(proc.env) | {"RECONCILER_DB": str(folder / "ledger.db"),
+                            "RECONCILER_IDENTITY": "same", "PATH": os.environ["PATH"]}
+    return proc, env
+
+
+def row(what: str, value: float, unit: str, floor: float | None, goal: str,
+        note: str = "") -> dict[str, Any]:
+    """One line of the table."""
+    ratio = value / floor if floor else None
+    return {"what": what, "value": f"{value:,.1f} {unit}".strip(),
+            "floor": "" if floor is None else f"{floor:,.1f} {unit}".strip(),
+            "ratio": "" if ratio is None else f"{ratio:.2f}x", "goal": goal, "note": note}
+
+
+def measure(small: int, large: int, notifications: int) -> list[dict[str, Any]]:
+    """Run everything; the table's rows."""
+    rows: list[dict[str, Any]] = []
+    latency_s = LATENCY_MS / 1000
+    # -- the smaller store: dry run (RSS reference), first real pass (effects), head scan ----
+    folder = Path(tempfile.mkdtemp(prefix="bench-all-"))
+    proc, env = store(small, folder)
+    try:
+        dry_small = run_child(env, "dry", proc.proc.pid)
+        real = run_child(env, "real", proc.proc.pid)
+        fig = real["figures"]
+        effect_floor = real["requests"] * latency_s / EFFECT_C
+        rows.append(row(f"{small:,}-order first pass ({fig.get('planned', 0):,} actions, "
+                        f"{real['requests']:,} requests)", real["process_s"], "s", effect_floor,
+                        "<= 1.25x", f"reconciler CPU {real['cpu_s']:.1f} s, sandbox CPU "
+                        f"{real['sandbox_cpu_s']:.1f} s; settled: {real['settled']}"))
+        rows.append(row(f"  its peak RSS (real pass, {small:,})", real["rss_mib"], "MiB", None,
+                        "<= 200 MiB"))
+        http_json(proc.control + "/orders", {"count": HEAD_NEW})
+        head = run_child(env, "head", proc.proc.pid)
+        head_requests = head["figures"]["pages"]
+        rows.append(row(f"head scan after {HEAD_NEW} new orders ({small:,}-order store)",
+                        head_requests, "getOrders", None, "a handful",
+                        f"new={head['figures'].get('new')}; {head['requests']} requests with "
+                        f"the new orders' grants and marks; stops after 2 quiet pages"))
+    finally:
+        proc.stop()
+    # -- the larger store: the dry run at the floor, flat RSS --------------------------------
+    folder = Path(tempfile.mkdtemp(prefix="bench-all-"))
+    proc, env = store(large, folder)
+    try:
+        dry = run_child(env, "dry", proc.proc.pid)
+    finally:
+        proc.stop()
+    pages = dry["figures"]["pages"]
+    read_floor = pages * latency_s / READ_C
+    rows.insert(0, row(f"{large:,}-order dry run, process total", dry["process_s"], "s",
+                       read_floor, "<= 1.25x",
+                       f"pass {dry['wall_s']:.1f} s; reconciler CPU {dry['cpu_s']:.1f} s; "
+                       f"sandbox CPU {dry['sandbox_cpu_s']:.1f} s"))
+    rows.insert(1, row(f"  its peak RSS ({large:,})", dry["rss_mib"], "MiB", None,
+                       "<= 200 MiB", f"{small:,}: {dry_small['rss_mib']:.0f} MiB, "
+                       f"ratio {dry['rss_mib'] / dry_small['rss_mib']:.2f} (goal <= 1.2)"))
+    per_day_head = 86400 // PASS_INTERVAL_S * head_requests + pages * (86400 // SWEEP_INTERVAL_S)
+    per_day_full = 86400 // PASS_INTERVAL_S * pages
+    rows.append(row(f"getOrders requests a day, {large:,} orders (head every 5 min + daily "
+                    "sweep)", per_day_head, "", per_day_full, "far below",
+                    f"full passes every 5 min: {per_day_full:,}"))
+    # -- notifications during a pass -----------------------------------------------------------
+    from load import run as load_run
+
+    load = asyncio.run(load_run(small, notifications, 50))
+    rows.append(row(f"notifications during a {small:,}-order pass", load["requests_per_s"],
+                    "req/s", None, ">= 2,000 req/s",
+                    f"p50 {load['p50_ms']} ms, p99 {load['p99_ms']} ms (goal < 50 ms); "
+                    f"{load['acknowledged']} acknowledged, "
+                    f"{load['acknowledged_not_settled']} not settled"))
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--small", action="store_true", help="20k and 100k orders")
+    parser.add_argument("--notifications", type=int, default=6000)
+    args = parser.parse_args()
+    if args.child:
+        env = json.loads(sys.stdin.read())
+        print(json.dumps(asyncio.run(child_pass(env, args.child)), default=str))
+        return 0
+    small, large = (20_000, 100_000) if args.small else (100_000, 1_000_000)
+    rows = measure(small, large, args.notifications)
+    width = max(len(r["what"]) for r in rows)
+    print(f"{'what':<{width}}  {'measured':>16}  {'floor':>12}  {'ratio':>6}  goal / notes")
+    for r in rows:
+        print(f"{r['what']:<{width}}  {r['value']:>16}  {r['floor']:>12}  {r['ratio']:>6}  "
+              f"{r['goal']}{'; ' + r['note'] if r['note'] else ''}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
