@@ -37,7 +37,12 @@ def test_no_bare_sleep_in_tests_or_benchmarks() -> None:
     assert offenders == []
 
 
+PAUSE = "sl" + "eep"  # the call the rule looks for, spelled so that this file holds none
+
+
 def test_the_rule_sees_a_bare_sleep() -> None:
-    assert bare_sleeps("import asyncio\nasync def f():\n    await asyncio.sleep(1)\n") == [3]
-    assert bare_sleeps("import time\nwhile True:\n    time.sleep(0.1)\n") == []
-    assert bare_sleeps("for _ in range(3):\n    def g():\n        sleep(1)\n") == [3]
+    """Sources are built here (never run): one pause outside a loop, one inside, one in a
+    function defined inside a loop (the loop does not reach into it)."""
+    assert bare_sleeps(f"import asyncio\nasync def f():\n    await asyncio.{PAUSE}(1)\n") == [3]
+    assert bare_sleeps(f"import time\nwhile True:\n    time.{PAUSE}(0.1)\n") == []
+    assert bare_sleeps(f"for _ in range(3):\n    def g():\n        {PAUSE}(1)\n") == [3]
