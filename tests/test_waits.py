@@ -40,7 +40,7 @@ def test_no_bare_sleep_in_tests_or_benchmarks() -> None:
 PAUSE = "sl" + "eep"  # the call the rule looks for, spelled so that this file holds none
 
 
-def test_the_rule_sees_a_bare_sleep() -> None:
+def test_the_rule_sees_a_pause_outside_a_loop() -> None:
     """Sources are built here (never run): one pause outside a loop, one inside, one in a
     function defined inside a loop (the loop does not reach into it)."""
     assert bare_sleeps(f"import asyncio\nasync def f():\n    await asyncio.{PAUSE}(1)\n") == [3]
