@@ -13,8 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +22,7 @@ from reconciler.config.describe import describe_config
 from reconciler.config.partial import load_settings
 from reconciler.core.jsontext import is_number
 from reconciler.errors import ConfigError
+from reconciler.ledger.connection import file_problem
 from reconciler.runtime.state import ops_clients
 
 
@@ -73,23 +72,8 @@ def daemon_base(listen: str) -> str:
 
 def ledger_problem(path: Path) -> str | None:
     """Why `run` could not open the ledger at `path` (without creating it), or None."""
-    name = "ledger.path / RECONCILER_DB"
-    if path.exists():
-        try:
-            conn = sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True)
-            try:
-                conn.execute("PRAGMA schema_version").fetchone()
-            finally:
-                conn.close()
-        except sqlite3.Error as exc:
-            return f"{name}: {path} is not a usable SQLite database ({exc})"
-        return None
-    folder = path.parent
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
-    if not os.access(folder, os.W_OK | os.X_OK):
-        return f"{name}: {path} cannot be created ({folder} is not writable)"
-    return None
+    problem = file_problem(path)
+    return None if problem is None else f"ledger.path / RECONCILER_DB: {problem}"
 
 
 def preflight(config: Config) -> None:

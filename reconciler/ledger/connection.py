@@ -12,6 +12,7 @@ sqlite3's or psycopg's own errors.
 from __future__ import annotations
 
 import functools
+import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
 from contextlib import AbstractContextManager
@@ -39,6 +40,27 @@ MEMORY = ":memory:"
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+
+def file_problem(path: Path) -> str | None:
+    """Why a SQLite ledger at `path` could not be opened (without creating or changing it):
+    not a database, or a folder where it cannot be created. None when it can."""
+    if path.exists():
+        try:  # as_uri() percent-encodes: a '#' or '?' in the path cannot end the file name
+            conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+            try:
+                conn.execute("PRAGMA schema_version").fetchone()
+            finally:
+                conn.close()
+        except sqlite3.Error as exc:
+            return f"{path} is not a usable SQLite database ({exc})"
+        return None
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"{path} cannot be created ({folder} is not writable)"
+    return None
 
 
 def create_private_file(path: Path) -> None:
