@@ -23,7 +23,6 @@ from reconciler.engine.passes import Engine, settle_orders
 from reconciler.ledger.inbox import Note
 
 log = logging.getLogger("reconciler.engine")
-NEIGHBOURS = 4  # pages read on each side while the pay time continues across a boundary
 
 
 class Unsorted(Exception):
@@ -37,6 +36,7 @@ class Search:
     client: JogosClient
     page_size: int
     pages: dict[int, list[Order]] = field(default_factory=dict)
+    seen: dict[str, Order] = field(default_factory=dict)  # every valid row read, by id
     page_count: int = 0
     newest_first: bool | None = None
     reads: int = 0
@@ -57,6 +57,7 @@ class Search:
                 except MalformedOrder:
                     continue  # quarantined by passes; a search only needs the valid rows
             self.pages[page_no] = rows
+            self.seen.update((o.order_id, o) for o in rows)
             if self.newest_first is not None and not sorted_page(
                     [o.pay_time_s for o in rows], self.newest_first):
                 raise Unsorted(f"page {page_no} is not sorted by pay time")
@@ -80,13 +81,12 @@ class Search:
         """The store's row of `told`, or None when it is not listed. Raises Unsorted.
 
         A fresh order sits at one end of the list: both ends are read already, so it costs
-        nothing more; anything else is a search by pay time.
+        nothing more; so does any order on a page this batch has read; anything else is a
+        search by pay time.
         """
         assert self.newest_first is not None
-        for end in {1, self.page_count}:
-            for order in self.pages.get(end, []):
-                if order.order_id == told.order_id:
-                    return order
+        if told.order_id in self.seen:
+            return self.seen[told.order_id]
         lo, hi, here = 1, self.page_count, 0
         while lo <= hi:
             mid = (lo + hi) // 2
@@ -102,23 +102,20 @@ class Search:
 
     async def _around(self, page_no: int, told: Order) -> Order | None:
         """Look on `page_no`, on each neighbour (the list may have shifted), and farther
-        while a page still holds orders paid at the same second."""
-        for order in await self.page(page_no):
-            if order.order_id == told.order_id:
-                return order
+        for as long as pages still hold orders paid in the same second: a burst of orders
+        paid together spans any number of pages, and a search by pay time lands anywhere
+        in it. Each page is read once per batch, so a burst costs its pages once."""
+        await self.page(page_no)
         for direction in (-1, 1):
             candidate = page_no
-            for _ in range(NEIGHBOURS):
+            while told.order_id not in self.seen:
                 candidate += direction
                 if not 1 <= candidate <= self.page_count:
                     break
                 rows = await self.page(candidate)
-                for order in rows:
-                    if order.order_id == told.order_id:
-                        return order
                 if told.pay_time_s not in {o.pay_time_s for o in rows}:
                     break
-        return None
+        return self.seen.get(told.order_id)
 
 
 async def find_in_store(client: JogosClient, page_size: int,

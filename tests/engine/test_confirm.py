@@ -62,3 +62,15 @@ async def test_an_unsorted_list_is_not_searched(sandbox: Sandbox,
     found, _, searchable = await find_in_store(client(sandbox, http), 50,
                                                [parse_order(GAME, stray)])
     assert not searchable and found == {}
+
+
+async def test_a_long_run_of_one_pay_time_is_searched_to_its_end(
+        sandbox: Sandbox, http: aiohttp.ClientSession) -> None:
+    """A burst of orders paid in one second spans many pages: a binary search by pay time
+    lands anywhere inside it, so the search walks the whole run (each page read once)."""
+    sandbox.jogos.clock = lambda: 1_900_000_000
+    new = sandbox.jogos.add_orders(GAME, 1500)  # 30 pages of one pay time
+    wanted = [parse_order(GAME, o) for o in new[::37]]
+    found, reads, searchable = await find_in_store(client(sandbox, http), 50, wanted)
+    assert searchable and set(found) == {o.order_id for o in wanted}
+    assert reads <= 2 + math.ceil(math.log2(90)) + 32, reads  # the run once, not per order
