@@ -16,6 +16,7 @@ from enum import IntEnum
 from typing import Any
 
 from reconciler.core.jsontext import is_number
+from reconciler.core.slots import slot_setters
 from reconciler.errors import ReconcilerError
 
 
@@ -36,7 +37,7 @@ class MalformedOrder(ReconcilerError):
         self.reason = reason
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Order:
     """One Jogos order, as the store says it is now."""
 
@@ -48,6 +49,21 @@ class Order:
     pay_time_s: int
     refund_status: RefundStatus | None = None
     refund_time_s: int | None = None
+
+    def __init__(self, game_id: int, order_id: str, user_id: str, product_id: str,
+                 arrived: bool, pay_time_s: int, refund_status: RefundStatus | None = None,
+                 refund_time_s: int | None = None) -> None:
+        # The generated __init__'s work at half its cost (one Order per row read; see
+        # core.slots). tests/core/test_models.py checks that every field is set.
+        game, order, user, product, arrived_, pay, refund, refund_time = _ORDER_SLOTS
+        game(self, game_id)
+        order(self, order_id)
+        user(self, user_id)
+        product(self, product_id)
+        arrived_(self, arrived)
+        pay(self, pay_time_s)
+        refund(self, refund_status)
+        refund_time(self, refund_time_s)
 
     @property
     def key(self) -> tuple[int, str]:
@@ -62,6 +78,9 @@ class Order:
             f"{'' if self.refund_time_s is None else self.refund_time_s}"
         )
         return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+
+
+_ORDER_SLOTS = slot_setters(Order)
 
 
 def effect_id(kind: str, game_id: int, order_id: str) -> str:
@@ -128,6 +147,9 @@ def _text(raw: Mapping[str, Any], name: str, max_len: int = 128) -> str:
 
 
 _REFUNDS = tuple(RefundStatus)  # by value: 0, 1, 2, 3
+# The three text fields of a plain row, joined by a line feed (which no plain text holds):
+# one match checks them all.
+_PLAIN_TEXTS = re.compile(r"[^\s:]{1,128}\n[^\s:]{1,128}\n[^\s:]{1,128}")
 
 
 def _plain_time(value: object) -> int | None:
@@ -139,32 +161,29 @@ def _plain_time(value: object) -> int | None:
     return seconds if 0 <= seconds <= MAX_TIME_S else None
 
 
-def _plain_text(value: object) -> str | None:
-    """A text field that needs no stripping nor checking beyond one match; else None."""
-    if type(value) is str:
-        return value if _PLAIN_TEXT.fullmatch(value) else None
-    if type(value) is int and -_INT_BOUND < value < _INT_BOUND:
-        return str(value)
-    return None
-
-
 def _parse_plain(game_id: int, raw: dict[str, Any]) -> Order | None:
-    """The Order of a row whose every field is plainly valid (as most rows are), decided with
-    a few type checks; None when any field needs the long way (which gives the same Order, or
-    names the first bad field)."""
-    arrived, refund = raw.get("arrivedStatus"), raw.get("refundStatus")
-    if type(arrived) is not int or arrived not in (0, 1):
+    """The Order of a row whose every field is plainly valid (as most rows are): text fields
+    that are strings (the user id may be an integer) needing no stripping, integers in range,
+    decided with a few type checks and one match; None when any field needs the long way
+    (which gives the same Order, or names the first bad field)."""
+    get = raw.get
+    order_id, user_id, product_id = get("orderId"), get("userId"), get("productId")
+    arrived, pay_time_s = get("arrivedStatus"), get("payTime")
+    if type(user_id) is int and -_INT_BOUND < user_id < _INT_BOUND:
+        user_id = str(user_id)
+    if not (type(order_id) is str and type(user_id) is str and type(product_id) is str
+            and type(arrived) is int and 0 <= arrived <= 1 and type(pay_time_s) is int
+            and _PLAIN_TEXTS.fullmatch(f"{order_id}\n{user_id}\n{product_id}")):
         return None
+    if not 0 <= pay_time_s <= MAX_TIME_S and (pay_time_s := _plain_time(pay_time_s)) is None:
+        return None  # (in milliseconds, it is converted)
+    refund, refund_time = get("refundStatus"), get("refundTime")
+    if refund is None and refund_time is None:
+        return Order(game_id, order_id, user_id, product_id, arrived == 1, pay_time_s)
     if refund is not None and (type(refund) is not int or not 0 <= refund <= 3):
         return None
-    pay_time_s = _plain_time(raw.get("payTime"))
-    refund_time = raw.get("refundTime")
     refund_time_s = None if refund_time is None else _plain_time(refund_time)
-    order_id = _plain_text(raw.get("orderId"))
-    user_id = _plain_text(raw.get("userId"))
-    product_id = _plain_text(raw.get("productId"))
-    if (pay_time_s is None or order_id is None or user_id is None or product_id is None
-            or (refund_time is not None and refund_time_s is None)):
+    if refund_time is not None and refund_time_s is None:
         return None
     return Order(game_id, order_id, user_id, product_id, arrived == 1, pay_time_s,
                  None if refund is None else _REFUNDS[refund], refund_time_s)
@@ -177,6 +196,11 @@ def parse_order(game_id: int, raw: object) -> Order:
     """
     if type(raw) is dict and (plain := _parse_plain(game_id, raw)) is not None:
         return plain
+    return _parse_checked(game_id, raw)
+
+
+def _parse_checked(game_id: int, raw: object) -> Order:
+    """The long way of parse_order: every field checked in turn. Raises MalformedOrder."""
     if not isinstance(raw, Mapping):
         raise MalformedOrder("row is not an object")
     arrived = _int(raw, "arrivedStatus")

@@ -1,18 +1,26 @@
 """Parsing orders strictly."""
 
+import dataclasses
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reconciler.core import jsontext
 from reconciler.core.models import (
     MAX_TIME_S,
+    MS_ABOVE,
     MalformedOrder,
+    Order,
     RefundStatus,
+    _parse_checked,
+    _parse_plain,
     effect_id,
     notification_kind,
     parse_order,
 )
+from reconciler.core.slots import slot_setters
 from tests.hostile_rows import BAD_VALUES, row_text
 
 ROW = {"orderId": "gHpGwweTlucXwcM6yIeSMcgKkhFmoO", "arrivedStatus": 1, "payTime": 1112211221,
@@ -105,3 +113,80 @@ def test_notification_kind(body: dict[str, Any], kind: str) -> None:
 def test_notification_kind_refuses(body: dict[str, Any]) -> None:
     with pytest.raises(MalformedOrder):
         notification_kind(ROW | body)
+
+
+def test_order_init_sets_every_field() -> None:
+    """Order's __init__ is written by hand (core.slots): every field is set, and the class
+    stays a frozen, hashable dataclass that `dataclasses.replace` copies."""
+    values = {"game_id": 7, "order_id": "o", "user_id": "u", "product_id": "p",
+              "arrived": True, "pay_time_s": 5, "refund_status": RefundStatus.REFUNDED,
+              "refund_time_s": 9}
+    order = Order(**values)  # type: ignore[arg-type]
+    assert {f.name: getattr(order, f.name) for f in dataclasses.fields(Order)} == values
+    assert order == Order(*values.values()) and hash(order) == hash(Order(*values.values()))
+    short = Order(7, "o", "u", "p", False, 5)
+    assert (short.refund_status, short.refund_time_s) == (None, None)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        order.arrived = False  # type: ignore[misc]
+    assert dataclasses.replace(order, arrived=False) == Order(**values | {"arrived": False})
+
+
+def test_slot_setters_need_slots() -> None:
+    class Plain:
+        pass
+
+    with pytest.raises(TypeError):
+        slot_setters(Plain)
+
+
+def test_plain_rows_take_the_fast_path() -> None:
+    """The rows stores send (and the sandbox serves) are decided by the fast path."""
+    for change in ({}, {"payTime": 1112211221000}, {"refundStatus": 1, "refundTime": 5},
+                   {"userId": "u-1"}, {"refundStatus": 0}):
+        assert _parse_plain(1, ROW | change) == _parse_checked(1, ROW | change)
+        assert _parse_plain(1, ROW | change) is not None
+
+
+EDGE_TEXTS = ["a b", "a:b", " x", "x ", "x\n", "x" * 128, "x" * 129, "", "é", "١٢", "\x1c",
+              "\u2028", "a\u00a0b", "-5", 5, -5, 10**18 - 1, 10**18, -(10**18), True, None,
+              1.5, ["x"]]
+EDGE_NUMBERS = [-1, 0, 1, 2, 3, 4, True, False, None, "0", "1", " 1", "x", 1.0, 10**18, 10**19]
+EDGE_TIMES = [-1, 0, MAX_TIME_S, MAX_TIME_S + 1, MS_ABOVE, MS_ABOVE + 1, MAX_TIME_S * 1000 + 999,
+              (MAX_TIME_S + 1) * 1000, 10**18 - 1, 10**18, -(10**18), True, None, "5", "x", 1.5]
+ODD_TEXTS = st.one_of(st.sampled_from(EDGE_TEXTS), st.text(max_size=6), st.integers())
+ODD_NUMBERS = st.one_of(st.sampled_from(EDGE_NUMBERS), st.integers(), st.text(max_size=3))
+ODD_TIMES = st.one_of(st.sampled_from(EDGE_TIMES), st.integers(), st.text(max_size=3))
+ABSENT = object()
+PLAIN = {  # values a plain row may hold
+    "orderId": ["gHpGw"], "userId": [278, "u_1", -(10**18) + 1, 10**18 - 1],
+    "productId": ["game_pro1"], "arrivedStatus": [0, 1],
+    "payTime": [1112211221, 1112211221000, 0, MAX_TIME_S], "refundStatus": [None, 0, 1, 2, 3],
+    "refundTime": [None, 1112211300, 1112211300123],
+}
+ODD = {"orderId": ODD_TEXTS, "userId": ODD_TEXTS, "productId": ODD_TEXTS,
+       "arrivedStatus": ODD_NUMBERS, "payTime": ODD_TIMES, "refundStatus": ODD_NUMBERS,
+       "refundTime": ODD_TIMES}
+
+
+@st.composite
+def rows(draw: st.DrawFn) -> dict[str, Any]:
+    """A plain row with up to two fields made odd (or left out)."""
+    row = {name: draw(st.sampled_from(values)) for name, values in PLAIN.items()}
+    for name in draw(st.sets(st.sampled_from(sorted(ODD)), max_size=2)):
+        row[name] = draw(st.one_of(st.just(ABSENT), ODD[name]))
+    return {k: v for k, v in row.items() if v is not ABSENT}
+
+
+@settings(max_examples=2000)
+@given(rows())
+def test_the_fast_path_agrees_with_the_long_way(raw: dict[str, Any]) -> None:
+    """The fast path gives the Order the long way gives, or leaves the row to it (which then
+    gives the verdict, with its reason)."""
+    fast = _parse_plain(1, raw)
+    try:
+        checked = _parse_checked(1, raw)
+    except MalformedOrder:
+        assert fast is None
+        return
+    assert fast is None or fast == checked
+    assert parse_order(1, raw) == checked

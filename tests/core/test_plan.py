@@ -4,6 +4,7 @@ granted)."""
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 
 import pytest
 from hypothesis import given, settings
@@ -21,6 +22,7 @@ from reconciler.core.plan import (
     LedgerOrder,
     Policy,
     clawback,
+    make_plan,
     plan,
 )
 from reconciler.core.states import UNCERTAIN, EffectState
@@ -262,3 +264,37 @@ def test_refunded_order_never_ends_granted(orders: list[Order], policy: Policy,
         book = ledger.get(key, LedgerOrder())
         if o.refund_status is RefundStatus.REFUNDED and book.grant is S.DONE:
             assert book.revoke is S.DONE
+
+
+def test_action_init_sets_every_field() -> None:
+    """Action's __init__ is written by hand (core.slots): every field is set, and the class
+    stays a frozen, hashable dataclass."""
+    product = CATALOG.get("p1")
+    values = {"kind": K.GRANT, "order": order(), "player_id": "pl", "product": product,
+              "reason": "why"}
+    action = Action(**values)  # type: ignore[arg-type]
+    assert {f.name: getattr(action, f.name) for f in dataclasses.fields(Action)} == values
+    assert action == Action(*values.values()) and hash(action) == hash(Action(*values.values()))
+    short = Action(K.MARK_DELIVERED, order())
+    assert (short.player_id, short.product, short.reason) == (None, None, None)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        action.reason = "other"  # type: ignore[misc]
+    assert dataclasses.replace(action, reason=None).reason is None
+
+
+@settings(max_examples=300)
+@given(orders_st, st.data(), policies, links_st, st.integers(0, 60))
+def test_a_plan_counts_groups_and_cuts_what_plan_lists(
+        orders: list[Order], data: st.DataObject, policy: Policy,
+        links: dict[tuple[int, str], str], limit: int) -> None:
+    ledger = {o.key: consistent(o, data.draw(books_st)) for o in orders}
+    actions = plan(orders, ledger, {1: CATALOG}, links, policy)
+    made = make_plan(orders, ledger, {1: CATALOG}, links, policy)
+    assert made.size == len(actions)
+    assert made.kinds() == Counter(kinds(actions))
+    assert made.actions(limit) == actions[:limit]
+    groups = made.groups()
+    assert [a for group in groups for a in group] == actions
+    assert all(group and {a.order.key for a in group} == {group[0].order.key}
+               for group in groups)
+    assert len({group[0].order.key for group in groups}) == len(groups)
