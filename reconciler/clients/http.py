@@ -6,6 +6,7 @@ the reason (refused, no such host, timed out, disconnected), never the path or a
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 import time
@@ -38,6 +39,12 @@ def network_reason(url: str, exc: BaseException, timeout_s: float) -> str:
     return f"{where}: {type(exc).__name__}" + (f" ({detail[:160]})" if detail else "")
 
 
+@functools.lru_cache(maxsize=8)
+def _timeout(total_s: float) -> aiohttp.ClientTimeout:
+    """One ClientTimeout per distinct value (it is immutable)."""
+    return aiohttp.ClientTimeout(total=total_s)
+
+
 async def post_json(
     session: aiohttp.ClientSession, url: str, body: bytes, headers: Mapping[str, str], *,
     timeout_s: float, stats: RequestStats, name: str, keep_long_numbers: bool = False,
@@ -51,8 +58,8 @@ async def post_json(
     started = time.perf_counter()
     stats.requests[name] += 1
     try:
-        async with session.post(url, data=body, headers=dict(headers),
-                                timeout=aiohttp.ClientTimeout(total=timeout_s)) as response:
+        async with session.post(url, data=body, headers=headers,
+                                timeout=_timeout(timeout_s)) as response:
             text = await response.read()
             status = response.status
     except (TimeoutError, aiohttp.ClientError) as exc:

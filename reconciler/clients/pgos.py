@@ -1,9 +1,11 @@
 """PGOS clients: the CLI HTTP API (economy commands) and the Backend HTTP API (both auth schemes).
 
-Rules: the CLI request is what Tencent's SDK sends unless `PgosApi.envelope` says "spec"; a
-fresh ServerTicket (or title-wide signature) is made for every attempt; answers are
+Rules: the CLI request is what Tencent's SDK sends unless `PgosApi.envelope` says "spec";
+every attempt carries a ServerTicket (or title-wide signature) of its own second; answers are
 `{"errno", "errmsg", "data"}` on both APIs (the Backend spec shows no answer; we assume the
-CLI's form). Retries happen here and only here, for transient failures.
+CLI's form). Retries happen here and only here, for transient failures. A CLI ticket is the
+same bytes for every request of one second (AES-CBC with the spec's constant IV over the same
+claims), so its headers are made once per second and reused.
 """
 
 from __future__ import annotations
@@ -64,6 +66,7 @@ class PgosClient:
         self.timeout_s = timeout_s
         self.stats = stats
         self.clock = clock
+        self._cli_made: dict[bool, tuple[int, dict[str, str]]] = {}  # by `title`: (second, ...)
 
     @property
     def title_region_id(self) -> str:
@@ -78,9 +81,14 @@ class PgosClient:
         e, sdk = self.endpoint, self.api.envelope is Envelope.SDK
         # The SDK always names the region; the spec lets a title command leave it empty.
         region = e.title_region_id if sdk or not title else None
-        return pgos_auth.cli_headers(e.server_key, title_id=e.title_id, title_region_id=region,
-                                     time_s=int(self.clock()),
-                                     verification_type="SecretKey" if sdk else None)
+        now_s = int(self.clock())
+        made = self._cli_made.get(title)
+        if made is None or made[0] != now_s:
+            made = (now_s, pgos_auth.cli_headers(
+                e.server_key, title_id=e.title_id, title_region_id=region, time_s=now_s,
+                verification_type="SecretKey" if sdk else None))
+            self._cli_made[title] = made
+        return made[1]
 
     def _answer(self, name: str, what: str, answer: Any) -> dict[str, Any]:
         """`data` of a successful answer. Raises TransientError or PgosCommandError."""

@@ -52,9 +52,21 @@ class RetryPolicy:
                   stats: RequestStats | None = None, name: str = "request") -> T:
         """Call `attempt` until it succeeds, raises a non-transient error, or attempts run out
         (the last TransientError is raised). Each retry is logged at DEBUG and counted in
-        `stats.retries[name]`."""
+        `stats.retries[name]`.
+
+        The first attempt runs bare (most succeed, and a tenacity controller costs more than
+        a request's own bookkeeping); once it fails, tenacity takes over with that failure
+        as its attempt 1, so waits, logs and counts are exactly tenacity's.
+        """
+        try:
+            return await attempt()
+        except TransientError as exc:
+            failure: TransientError | None = exc
         async for retry_state in self.retrying(stats, name):
             with retry_state:
+                if failure is not None:  # attempt 1, already made: its failure again
+                    failed, failure = failure, None
+                    raise failed
                 return await attempt()
         raise AssertionError("unreachable: tenacity re-raises")  # pragma: no cover
 

@@ -11,6 +11,7 @@ Any other transition is our bug and raises InvariantError.
 
 from __future__ import annotations
 
+import functools
 from enum import StrEnum
 
 from reconciler.errors import InvariantError
@@ -56,6 +57,7 @@ def allowed(old: EffectState | None, new: EffectState, *, kind: str = "") -> boo
         old is S.DONE and new is S.IN_FLIGHT and kind in REPEATABLE_KINDS)
 
 
+@functools.cache  # a pure function of two small enumerations, asked on every settle
 def sources(new: EffectState, *, kind: str = "") -> tuple[EffectState, ...]:
     """The stored states from which an effect of `kind` may move to `new`."""
     return tuple(old for old in EffectState if allowed(old, new, kind=kind))

@@ -12,10 +12,11 @@ sqlite3's or psycopg's own errors.
 from __future__ import annotations
 
 import functools
+import itertools
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, ParamSpec, Protocol, TypeVar
 
@@ -123,6 +124,41 @@ class SqliteDb(Database):
     time; an order needs no holding across processes)."""
 
     dialect = SQLITE
+    _savepoints = itertools.count(1)
+
+    @contextmanager
+    def atomic(self) -> Iterator[Database]:
+        """One transaction; a nested block is a savepoint (sqlite-utils' `atomic`, with
+        savepoints named by a counter: theirs draws 16 random bytes from the OS for each,
+        which the executor's grouped writes paid on every claim and settle).
+
+        Raises what the block or the database raised (its work rolled back)."""
+        conn = self.conn
+        if conn.in_transaction:
+            name = f"sp{next(self._savepoints)}"
+            conn.execute(f"SAVEPOINT {name}")
+            try:
+                yield self
+            except BaseException:
+                if conn.in_transaction:  # an error may have ended the transaction already
+                    conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
+                    conn.execute(f"RELEASE SAVEPOINT {name}")
+                raise
+            conn.execute(f"RELEASE SAVEPOINT {name}")
+            return
+        conn.execute("BEGIN")
+        try:
+            yield self
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        try:
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
 
     def rows(self, sql: str, parameters: Sequence[object] = ()) -> list[sqlite3.Row]:
         """Every row of a query, each addressable by column name."""
