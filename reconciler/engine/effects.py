@@ -4,7 +4,9 @@ Rules: one conversation per effect with the ledger: one `claim` (intent committe
 one more attempt, the payload first recorded) before the remote call and one `settle` (the
 outcome) after it; a crash between the two leaves an in-flight row that the next pass settles.
 Claims and settles of concurrent orders commit in groups (engine.grouping), each awaited until
-its COMMIT, so the intent is still durable before the remote call.
+its COMMIT, so the intent is still durable before the remote call. An outcome commits together
+with the order's next claim (one transaction, the outcome first), or alone when there is no
+next step: either way before the order's next remote call.
 A grant or currency change carries an idempotency token derived from the effect id, so a grant
 found in flight is re-sent safely with the payload first recorded. A revocation (not
 idempotent in PGOS) reads the player's inventory first and revokes only what is still
@@ -25,7 +27,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from reconciler.clients.game_server import GameServerClient
 from reconciler.clients.jogos import JogosClient
@@ -39,6 +41,8 @@ from reconciler.errors import InvariantError
 from reconciler.ledger import Effect, Ledger, OrderBusy, Outcome
 
 S = EffectState
+T = TypeVar("T")
+Write = Callable[[], None]  # a ledger write waiting for its group commit
 REVOKE_ROUNDS = 4
 SHORTFALL = "clawback_shortfall"  # the error of a revocation waiting on its shortfalls
 
@@ -243,36 +247,57 @@ class Executor:
             return
         order = actions[0].order
         async with self.locks.hold(order.key):
+            owed: Write | None = None  # the last outcome, committed with the next write
             try:
                 for action in actions:
-                    if not await self.run(action):
-                        return
+                    ok, owed = await self.run(action, owed)
+                    if not ok:
+                        break
+                if owed is not None:
+                    await self.group.run(owed)
             finally:  # a shared ledger: other processes may act on the order again
                 self.ledger.release_order(order.game_id, order.order_id)
 
-    async def run(self, action: Action) -> bool:
-        """Run one action; True when it succeeded or was already done.
+    async def _write(self, owed: Write | None, write: Callable[[], T]) -> T:
+        """Commit `owed` (the previous step's outcome) and then `write`, in one transaction:
+        the outcome is durable before the next step, and one commit serves both. Raises what
+        either raised; each ledger call is a savepoint of its own, so a failure of `write`
+        undoes only itself and `owed` stays committed."""
+        if owed is None:
+            return await self.group.run(write)
+        settled = owed
+
+        def both() -> T:
+            settled()
+            return write()
+
+        return await self.group.run(both)
+
+    async def run(self, action: Action, owed: Write | None = None) -> tuple[bool, Write | None]:
+        """Run one action after committing `owed`; (True when it succeeded or was already
+        done, the outcome still to commit: the caller commits it with its next write or
+        alone, before the order's next remote call).
 
         Raises InvariantError on an impossible transition, LedgerError.
         """
-        order, ledger, group = action.order, self.ledger, self.group
+        order, ledger = action.order, self.ledger
         if action.kind is ActionKind.ADOPT:
-            await group.run(lambda: ledger.set_adopted(order.game_id, order.order_id))
+            await self._write(owed, lambda: ledger.set_adopted(order.game_id, order.order_id))
             self.outcomes["adopt:done"] += 1
-            return True
+            return True, None
         if action.kind is ActionKind.ATTENTION:
-            await group.run(lambda: ledger.set_attention(order.game_id, order.order_id,
-                                                         action.reason))
+            await self._write(owed, lambda: ledger.set_attention(order.game_id, order.order_id,
+                                                                 action.reason))
             self.outcomes[f"attention:{action.reason}"] += 1
-            return True
+            return True, None
         now = self._now()
         try:  # the intent is committed before anything is sent (the group waits for COMMIT)
-            effect = await group.run(lambda: ledger.claim(action, now))
+            effect = await self._write(owed, lambda: ledger.claim(action, now))
         except OrderBusy:  # another daemon settles this order now; the next plan sees it
             self.outcomes[f"{action.kind.value}:busy"] += 1
-            return False
+            return False, None
         if effect is None:
-            return True
+            return True, None
         try:
             outcome = await self._act(effect)
         except TransientError as exc:
@@ -287,10 +312,9 @@ class Executor:
                     and not order.arrived:  # the store says delivered now: so does our record
                 ledger.record_orders([replace(order, arrived=True)], now)
 
-        await group.run(settle)  # committed before the order's next step
         label = "shortfall" if outcome.error == SHORTFALL else outcome.state.value
         self.outcomes[f"{effect.kind}:{label}"] += 1
-        return outcome.state is S.DONE
+        return outcome.state is S.DONE, settle
 
     async def _act(self, effect: Effect) -> Outcome:
         """The remote call(s) of a claimed effect. Raises TransientError, PermanentError."""

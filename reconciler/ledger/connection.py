@@ -12,7 +12,6 @@ sqlite3's or psycopg's own errors.
 from __future__ import annotations
 
 import functools
-import itertools
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
@@ -124,27 +123,33 @@ class SqliteDb(Database):
     time; an order needs no holding across processes)."""
 
     dialect = SQLITE
-    _savepoints = itertools.count(1)
+    _depth = 0  # savepoints open now: each level has its own name, so its SQL text is
+    # always the same one and SQLite's prepared-statement cache serves it
 
     @contextmanager
     def atomic(self) -> Iterator[Database]:
         """One transaction; a nested block is a savepoint (sqlite-utils' `atomic`, with
-        savepoints named by a counter: theirs draws 16 random bytes from the OS for each,
-        which the executor's grouped writes paid on every claim and settle).
+        savepoints named by their depth: theirs draws 16 random bytes from the OS for each,
+        a new statement for SQLite to prepare, which the executor's grouped writes paid on
+        every claim and settle).
 
         Raises what the block or the database raised (its work rolled back)."""
         conn = self.conn
         if conn.in_transaction:
-            name = f"sp{next(self._savepoints)}"
-            conn.execute(f"SAVEPOINT {name}")
+            self._depth += 1
+            name = f"sp{self._depth}"
             try:
-                yield self
-            except BaseException:
-                if conn.in_transaction:  # an error may have ended the transaction already
-                    conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
-                    conn.execute(f"RELEASE SAVEPOINT {name}")
-                raise
-            conn.execute(f"RELEASE SAVEPOINT {name}")
+                conn.execute(f"SAVEPOINT {name}")
+                try:
+                    yield self
+                except BaseException:
+                    if conn.in_transaction:  # an error may have ended the transaction
+                        conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
+                        conn.execute(f"RELEASE SAVEPOINT {name}")
+                    raise
+                conn.execute(f"RELEASE SAVEPOINT {name}")
+            finally:
+                self._depth -= 1
             return
         conn.execute("BEGIN")
         try:

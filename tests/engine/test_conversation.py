@@ -9,9 +9,10 @@ from contextlib import contextmanager
 
 import pytest
 
-from reconciler.core.models import Order, RefundStatus
+from reconciler.core.models import Order, RefundStatus, parse_order
 from reconciler.core.plan import Action, ActionKind
 from reconciler.engine.passes import Engine, open_engine
+from reconciler.errors import LedgerError
 from reconciler.ledger import Ledger
 from reconciler.sandbox.orders import OrderMix
 from reconciler.sandbox.runner import Sandbox, SandboxOptions
@@ -139,3 +140,46 @@ async def test_an_effect_already_done_is_one_read_and_no_write(
         assert len(transactions(statements)) == 1, statements
         assert not [s for s in statements if s.lstrip().upper().startswith(
             ("INSERT", "UPDATE", "DELETE"))], statements
+
+
+async def test_a_grant_and_its_mark_share_the_middle_commit(
+        sandbox: Sandbox, make_config: ConfigFactory) -> None:
+    """The grant's outcome commits with the mark's intent (outcome first), before the mark
+    is sent: three transactions for two effects."""
+    config = make_config(RECONCILER_ADOPT="grant")
+    async with open_engine(config) as engine:
+        order = parse_order(GAME, sandbox.jogos.add_orders(GAME, 1)[0])
+        engine.ledger.record_orders([order], 1)
+        actions = engine.plan_for([order])
+        assert [a.kind for a in actions] == [ActionKind.GRANT, ActionKind.MARK_DELIVERED]
+        sent = len(sandbox.pgos.log)
+        with traced(engine.ledger) as statements:
+            await engine.executor().run_order(actions)
+        groups = transactions(statements)
+        assert len(groups) == 3, groups
+        middle = " ".join(groups[1])
+        assert middle.index("UPDATE effects") < middle.index("INSERT INTO effects"), middle
+        for kind in ("grant", "arrived"):
+            effect = engine.ledger.effect(f"{kind}:{GAME}:{order.order_id}")
+            assert effect is not None and effect.state.value == "done", kind
+    assert len(sandbox.pgos.log) > sent
+    assert (GAME, order.order_id) in sandbox.jogos.arrived_calls
+
+
+async def test_an_outcome_stays_committed_when_the_next_claim_fails(
+        sandbox: Sandbox, make_config: ConfigFactory) -> None:
+    """The next step's claim is refused by the database: the grant's outcome, committed in
+    the same transaction before it, is kept; the mark was never sent."""
+    config = make_config(RECONCILER_ADOPT="grant")
+    async with open_engine(config) as engine:
+        order = parse_order(GAME, sandbox.jogos.add_orders(GAME, 1)[0])
+        engine.ledger.record_orders([order], 1)
+        engine.ledger.db.conn.execute(
+            "CREATE TEMP TRIGGER no_marks BEFORE INSERT ON effects WHEN NEW.kind = 'arrived' "
+            "BEGIN SELECT RAISE(ABORT, 'marks refused'); END")
+        with pytest.raises(LedgerError, match="marks refused"):
+            await engine.executor().run_order(engine.plan_for([order]))
+        grant_row = engine.ledger.effect(f"grant:{GAME}:{order.order_id}")
+        assert grant_row is not None and grant_row.state.value == "done"
+        assert engine.ledger.effect(f"arrived:{GAME}:{order.order_id}") is None
+    assert (GAME, order.order_id) not in sandbox.jogos.arrived_calls
