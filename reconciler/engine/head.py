@@ -98,14 +98,14 @@ async def scan_head(engine: Engine, game: GameRuntime, pipeline: Pipeline, scope
     size = first.page_size if first.page_size > 0 else size
     pages = -(-first.total // size)
     if pages <= 1:
-        pipeline.process(game.game_id, [first_rows])
+        await pipeline.process(game.game_id, [first_rows])
         return
     last, last_rows = await fetch(pages)
     times = ([o.pay_time_s for o in first_rows.orders], [o.pay_time_s for o in last_rows.orders])
     newest_first = listing_newest_first(*times)
     if newest_first is None or not all(sorted_page(t, newest_first) for t in times):
         figures["head_fallback"] += 1
-        pipeline.process(game.game_id, [first_rows, last_rows])
+        await pipeline.process(game.game_id, [first_rows, last_rows])
         await sweep(engine, game, pipeline, progress)
         return
     figures["newest_first" if newest_first else "oldest_first"] += 1
@@ -118,7 +118,7 @@ async def scan_head(engine: Engine, game: GameRuntime, pipeline: Pipeline, scope
     while not engine.stopping.is_set():
         position = head.frontier()
         if position >= head.total:
-            pipeline.process(game.game_id, [r for _, r in read.values()])
+            await pipeline.process(game.game_id, [r for _, r in read.values()])
             return
         wanted = _wave(head, position, shift, wave)
         missing = [p for p in wanted if p not in read]
@@ -128,11 +128,11 @@ async def scan_head(engine: Engine, game: GameRuntime, pipeline: Pipeline, scope
         for page, rows in await _read_all(fetch, missing, engine.concurrency):
             shift = max(shift, page.total - head.total)
             read[rows.page_no] = (page.total - head.total, rows)
-        stop = _process_wave(head, pipeline, game.game_id, read, wanted, scope,
+        stop = await _process_wave(head, pipeline, game.game_id, read, wanted, scope,
                              engine.head_quiet_pages)
         read = {p: v for p, v in read.items() if p not in wanted}
         if stop:
-            pipeline.process(game.game_id, [r for _, r in read.values()])
+            await pipeline.process(game.game_id, [r for _, r in read.values()])
             return
         wave = min(engine.concurrency, wave * 2) if head.quiet == 0 else wave
 
@@ -156,13 +156,13 @@ async def _read_all(fetch: Fetch, pages: list[int], concurrency: int) -> list[tu
     return found
 
 
-def _process_wave(head: Head, pipeline: Pipeline, game_id: int,
+async def _process_wave(head: Head, pipeline: Pipeline, game_id: int,
                   read: dict[int, tuple[int, PageRows]], wanted: list[int], scope: Scope,
                   quiet_pages: int) -> bool:
     """Process the wave's pages in head order; True when the scan may stop."""
     for page_no in wanted:
         page_shift, rows = read[page_no]
-        changed = pipeline.process(game_id, [rows], count_changes=True)
+        changed = await pipeline.process(game_id, [rows], count_changes=True)
         head.covered.append(head.span(page_no, rows.rows, page_shift))
         head.quiet = 0 if changed else head.quiet + 1
         contiguous = head.frontier() >= head.span(page_no, rows.rows, page_shift)[1]

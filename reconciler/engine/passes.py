@@ -27,7 +27,16 @@ from reconciler.concurrency import Foreground, run_bounded
 from reconciler.config import Config, GameConfig
 from reconciler.core.catalog import Catalog
 from reconciler.core.models import Order
-from reconciler.core.plan import Action, ActionKind, ClawbackPolicy, Identity, Policy, plan
+from reconciler.core.plan import (
+    ORDER_KEY,
+    Action,
+    ActionKind,
+    ClawbackPolicy,
+    Identity,
+    Plan,
+    Policy,
+    make_plan,
+)
 from reconciler.engine.effects import (
     Executor,
     Fulfilment,
@@ -97,15 +106,20 @@ class Engine:
                         self.clock, self.locks, self.stopping, self.foreground, self.group)
 
     def plan_for(self, orders: list[Order]) -> list[Action]:
-        """The plan for these orders against the ledger as it is now (read for their games
-        only)."""
+        """The actions for these orders against the ledger as it is now (read for their
+        games only). Raises LedgerError, InvariantError."""
+        return self.plan_batch(orders).actions()
+
+    def plan_batch(self, orders: list[Order]) -> Plan:
+        """The plan for these orders against the ledger as it is now (read for these orders
+        only). Raises LedgerError, InvariantError (an order given twice)."""
         if not orders:
-            return []
-        game_ids = sorted({o.game_id for o in orders})
+            return Plan([])
+        keys = list(map(ORDER_KEY, orders))
         links = ({} if self.policy.identity is Identity.SAME
                  else self.ledger.links_of({(o.game_id, o.user_id) for o in orders}))
-        return plan(orders, self.ledger.view(game_ids, [o.key for o in orders]),
-                    {g.game_id: g.catalog for g in self.games}, links, self.policy)
+        return make_plan(orders, self.ledger.view(sorted({k[0] for k in keys}), keys),
+                         {g.game_id: g.catalog for g in self.games}, links, self.policy)
 
 
 @dataclass

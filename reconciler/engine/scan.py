@@ -64,7 +64,8 @@ async def stream_games(engine: Engine, streamed: Streamed, scope: Scope, *, dry_
             progress.effects(done[0], streamed.figures["planned"])
 
     pool = None if dry_run else EffectPool(executor, engine.effect_concurrency, effects_done)
-    pipeline = Pipeline(engine.ledger, engine.plan_for, streamed, credits, pool, now_s=now_s)
+    pipeline = Pipeline(engine.ledger, engine.plan_batch, streamed, credits, pool, now_s=now_s,
+                        foreground=engine.foreground)
     try:
         async with asyncio.TaskGroup() as group:
             if pool is not None:

@@ -6,9 +6,11 @@ budget of `chunk_orders` rows (`fetch.Credits`) keeps the reader from asking for
 would exceed it, so at most a chunk of orders, and their actions (at most three per order), are
 held at once; `Held` counts them, for tests and figures. Pages are applied in the order their
 answers arrived, so the latest read of an order wins; an order read twice in a chunk is planned
-once. Actions go to a pool of `effect_concurrency` workers that never drains between chunks;
+once. A chunk is recorded and planned in slices of SLICE_ORDERS orders with a turn of the event
+loop between two, so requests served by the same process never wait for a whole chunk.
+Actions go to a pool of `effect_concurrency` workers that never drains between chunks;
 each order's actions run in sequence under its lock (the executor's rules). A dry run records
-nothing and acts on nothing: it counts the plan and keeps its first actions.
+nothing and acts on nothing: it counts the plan and makes only its first actions.
 """
 
 from __future__ import annotations
@@ -17,12 +19,11 @@ import asyncio
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from operator import attrgetter
 from typing import Protocol
 
 from reconciler.concurrency import Foreground
 from reconciler.core.models import Order
-from reconciler.core.plan import Action
+from reconciler.core.plan import ORDER_KEY, Action, Plan
 from reconciler.engine.effects import Executor
 from reconciler.engine.fetch import Credits, PageRows
 from reconciler.ledger import Ledger
@@ -30,10 +31,13 @@ from reconciler.ledger import Ledger
 END = None  # closes a queue
 
 
-class Planner(Protocol):
-    """Plans orders against the ledger as it is now (Engine.plan_for)."""
+SLICE_ORDERS = 500  # orders recorded and planned between two turns of the event loop (~2 ms)
 
-    def __call__(self, orders: list[Order]) -> list[Action]: ...
+
+class Planner(Protocol):
+    """Plans orders against the ledger as it is now (Engine.plan_batch)."""
+
+    def __call__(self, orders: list[Order]) -> Plan: ...
 
 
 @dataclass
@@ -68,14 +72,14 @@ class Streamed:
     keep_actions: int = 1000
     held: Held = field(default_factory=Held)
 
-    def planned(self, actions: list[Action]) -> None:
+    def planned(self, plan: Plan) -> None:
         """Count planned actions by kind and keep the first ones."""
-        self.figures["planned"] += len(actions)
-        for kind, count in Counter(map(attrgetter("kind"), actions)).items():
+        for kind, count in plan.kinds().items():
+            self.figures["planned"] += count
             self.figures[f"planned_{kind.value}"] += count
         room = self.keep_actions - len(self.first_actions)
         if room > 0:
-            self.first_actions.extend(actions[:room])
+            self.first_actions.extend(plan.actions(room))
 
 
 class EffectPool:
@@ -118,16 +122,20 @@ class EffectPool:
 
 
 class Pipeline:
-    """Record -> plan -> act for the pages of one pass, chunk by chunk."""
+    """Record -> plan -> act for the pages of one pass, chunk by chunk, in slices of
+    SLICE_ORDERS orders between which the event loop runs (and, with `foreground`, requests
+    being answered finish first)."""
 
     def __init__(self, ledger: Ledger, planner: Planner, streamed: Streamed, credits: Credits,
-                 pool: EffectPool | None, *, now_s: int) -> None:
+                 pool: EffectPool | None, *, now_s: int,
+                 foreground: Foreground | None = None) -> None:
         self.ledger = ledger
         self.planner = planner
         self.streamed = streamed
         self.credits = credits
         self.pool = pool  # None: a dry run
         self.now_s = now_s
+        self.foreground = foreground
 
     def arrived(self, page: PageRows) -> None:
         """Count a page's rows as held (called as the page is handed on)."""
@@ -138,11 +146,12 @@ class Pipeline:
         self.streamed.held.drop(orders=rows)
         self.credits.give(rows)
 
-    def process(self, game_id: int, pages: list[PageRows], *, count_changes: bool = False
-                ) -> int:
+    async def process(self, game_id: int, pages: list[PageRows], *,
+                      count_changes: bool = False) -> int:
         """Quarantine, record, plan and hand to the pool the rows of these pages (in arrival
         order); returns how many orders were new or changed (a dry run counts them only with
-        `count_changes`, since it reads the ledger for it).
+        `count_changes`, since it reads the ledger for it). Orders go through in slices, in
+        (game id, order id) order, with a turn of the event loop between two slices.
 
         Raises LedgerError, InvariantError.
         """
@@ -157,10 +166,27 @@ class Pipeline:
                     self.ledger.quarantine(game_id, raw, reason, self.now_s)
             for order in page.orders:
                 latest[order.order_id] = order  # a later read of the same order wins
-        orders = list(latest.values())
+        orders = sorted(latest.values(), key=ORDER_KEY)  # (each slice's plan is then sorted)
         figures["orders"] += len(orders)
+        self.release(rows - len(orders))  # malformed rows, and reads of an order read again
         changed = 0
-        if dry:
+        for start in range(0, len(orders), SLICE_ORDERS):
+            if start:
+                await self._pause()
+            changed += self._process_slice(orders[start:start + SLICE_ORDERS], count_changes)
+        return changed
+
+    async def _pause(self) -> None:
+        """Let handlers and readers in (requests being answered go first)."""
+        await asyncio.sleep(0)
+        if self.foreground is not None:
+            await self.foreground.quiet()
+
+    def _process_slice(self, orders: list[Order], count_changes: bool) -> int:
+        """Record, plan and hand to the pool these orders; returns how many were new or
+        changed (see `process`). Raises LedgerError, InvariantError."""
+        figures, changed = self.streamed.figures, 0
+        if self.pool is None:
             if count_changes:
                 changed = len(self.ledger.changed_orders(orders))
         else:
@@ -169,17 +195,15 @@ class Pipeline:
             figures["changed"] += recorded.changed
             figures["unchanged"] += recorded.unchanged
             changed = recorded.new + recorded.changed
-        actions = self.planner(orders)
-        self.streamed.planned(actions)
+        plan = self.planner(orders)
+        self.streamed.planned(plan)
         if self.pool is None:
-            self.release(rows)
+            self.release(len(orders))
             return changed
-        groups: dict[tuple[int, str], list[Action]] = {}
-        for action in actions:
-            groups.setdefault(action.order.key, []).append(action)
-        self.streamed.held.take(actions=len(actions))
-        self.release(rows - len(groups))
-        for group in groups.values():
+        groups = plan.groups()
+        self.streamed.held.take(actions=plan.size)
+        self.release(len(orders) - len(groups))
+        for group in groups:
             self.pool.submit(group, self._done_callback(len(group)))
         return changed
 
@@ -209,7 +233,7 @@ async def consume(queue: asyncio.Queue[PageRows | None], pipeline: Pipeline, gam
             rows += more.rows
         if foreground is not None:
             await foreground.quiet()  # a request being answered goes first
-        pipeline.process(game_id, batch)
+        await pipeline.process(game_id, batch)
         await asyncio.sleep(0)  # let handlers and readers in between chunks
         if ended:
             return

@@ -3,14 +3,21 @@ of orders, nor more than a chunk's actions (counted, not timed)."""
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import tomllib
+from typing import cast
 
 import pytest
 
 from reconciler.config import Config
 from reconciler.core.catalog import parse_catalog
-from reconciler.engine.fetch import Credits
+from reconciler.core.models import Order
+from reconciler.core.plan import Identity, Plan, Policy, make_plan
+from reconciler.engine.effects import Executor
+from reconciler.engine.fetch import Credits, PageRows
 from reconciler.engine.passes import PassReport, open_engine, run_pass
+from reconciler.engine.stream import SLICE_ORDERS, EffectPool, Pipeline, Streamed
 from reconciler.ledger import Ledger
 from reconciler.sandbox.jogos import Drift
 from reconciler.sandbox.jogos_pages import Readings
@@ -22,6 +29,7 @@ from tests.engine.conftest import ConfigFactory
 CATALOG = parse_catalog(tomllib.loads(SANDBOX_CATALOG))
 CHUNK = 200
 MAX_ACTIONS_PER_ORDER = 3  # grant, revoke, a delivery mark re-sent
+NO_EXECUTOR = cast(Executor, None)  # a pool whose workers never start runs nothing
 
 
 @pytest.fixture
@@ -82,3 +90,42 @@ async def test_credits_wait_for_room() -> None:
     credits.give(100)
     await credits.take(500)  # never more than the whole budget is asked for
     assert credits.free == 0
+
+
+@pytest.mark.parametrize("dry_run", [True, False])
+async def test_a_chunk_is_planned_in_slices_with_the_loop_running_between(dry_run: bool) -> None:
+    """No stretch of a chunk's work holds the event loop for more than a slice of orders: a
+    task counting turns of the loop moves between every two slices (counted, not timed)."""
+    orders = [Order(9943, f"o{i:05}", "u", "1001", False, 1_700_000_000) for i in range(1234)]
+    pages = [PageRows(n, orders[n * 100:(n + 1) * 100], [], n) for n in range(13)]
+    ledger = Ledger.open(":memory:")
+    turns = [0]
+    seen: list[tuple[int, int]] = []  # (orders in the slice, turns of the loop before it)
+
+    def planner(batch: list[Order]) -> Plan:
+        seen.append((len(batch), turns[0]))
+        return make_plan(batch, ledger.view([9943], [o.key for o in batch]), {9943: CATALOG},
+                         {}, Policy(identity=Identity.SAME))
+
+    async def count_turns() -> None:
+        while True:
+            turns[0] += 1
+            await asyncio.sleep(0)
+
+    streamed, credits = Streamed(), Credits(2000)
+    pool = None if dry_run else EffectPool(NO_EXECUTOR, 1)
+    pipeline = Pipeline(ledger, planner, streamed, credits, pool, now_s=1_700_000_000)
+    for page in pages:
+        pipeline.arrived(page)
+    counter = asyncio.create_task(count_turns())
+    await asyncio.sleep(0)
+    try:
+        assert await pipeline.process(9943, pages) == (0 if dry_run else 1234)
+    finally:
+        counter.cancel()
+        ledger.close()
+    assert sum(size for size, _ in seen) == 1234
+    assert all(size <= SLICE_ORDERS for size, _ in seen) and len(seen) == 3
+    assert all(before < after for (_, before), (_, after) in itertools.pairwise(seen))
+    assert streamed.figures["planned"] == 2 * 1234  # a grant and a delivery mark each
+    assert streamed.held.orders == (0 if dry_run else 1234)  # each order's group is queued
