@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
@@ -164,8 +164,9 @@ def _plain_time(value: object) -> int | None:
 def _parse_plain(game_id: int, raw: dict[str, Any]) -> Order | None:
     """The Order of a row whose every field is plainly valid (as most rows are): text fields
     that are strings (the user id may be an integer) needing no stripping, integers in range,
-    decided with a few type checks and one match; None when any field needs the long way
-    (which gives the same Order, or names the first bad field)."""
+    decided with a few type checks and one match (none for letters and digits only, which
+    hold no white space nor ':'); None when any field needs the long way (which gives the
+    same Order, or names the first bad field)."""
     get = raw.get
     order_id, user_id, product_id = get("orderId"), get("userId"), get("productId")
     arrived, pay_time_s = get("arrivedStatus"), get("payTime")
@@ -173,7 +174,9 @@ def _parse_plain(game_id: int, raw: dict[str, Any]) -> Order | None:
         user_id = str(user_id)
     if not (type(order_id) is str and type(user_id) is str and type(product_id) is str
             and type(arrived) is int and 0 <= arrived <= 1 and type(pay_time_s) is int
-            and _PLAIN_TEXTS.fullmatch(f"{order_id}\n{user_id}\n{product_id}")):
+            and ((order_id.isalnum() and user_id.isalnum() and product_id.isalnum()
+                 and len(order_id) <= 128 and len(user_id) <= 128 and len(product_id) <= 128)
+                 or _PLAIN_TEXTS.fullmatch(f"{order_id}\n{user_id}\n{product_id}"))):
         return None
     if not 0 <= pay_time_s <= MAX_TIME_S and (pay_time_s := _plain_time(pay_time_s)) is None:
         return None  # (in milliseconds, it is converted)
@@ -187,6 +190,23 @@ def _parse_plain(game_id: int, raw: dict[str, Any]) -> Order | None:
         return None
     return Order(game_id, order_id, user_id, product_id, arrived == 1, pay_time_s,
                  None if refund is None else _REFUNDS[refund], refund_time_s)
+
+
+def parse_rows(game_id: int, rows: Iterable[object]
+               ) -> tuple[list[Order], list[tuple[object, str]]]:
+    """`parse_order` over a page's rows: the valid orders, and the malformed rows with their
+    reason, each in the page's order. Raises nothing (a bad row is one of the malformed)."""
+    orders: list[Order] = []
+    malformed: list[tuple[object, str]] = []
+    for raw in rows:
+        if type(raw) is dict and (plain := _parse_plain(game_id, raw)) is not None:
+            orders.append(plain)
+            continue
+        try:
+            orders.append(_parse_checked(game_id, raw))
+        except MalformedOrder as exc:
+            malformed.append((raw, exc.reason))
+    return orders, malformed
 
 
 def parse_order(game_id: int, raw: object) -> Order:

@@ -23,7 +23,7 @@ from typing import Any
 
 from reconciler.clients.jogos import JogosClient, Page
 from reconciler.concurrency import run_bounded
-from reconciler.core.models import MalformedOrder, Order, parse_order
+from reconciler.core.models import Order, parse_rows
 from reconciler.errors import UpstreamError
 
 MAX_ROUNDS = 6
@@ -86,13 +86,7 @@ class Credits:
 
 def parse_page(game_id: int, page_no: int, content: list[Any], sequence: int) -> PageRows:
     """Parse a page's rows; malformed ones are kept with their reason, never raised."""
-    orders: list[Order] = []
-    malformed: list[tuple[Any, str]] = []
-    for raw in content:
-        try:
-            orders.append(parse_order(game_id, raw))
-        except MalformedOrder as exc:
-            malformed.append((raw, exc.reason))
+    orders, malformed = parse_rows(game_id, content)
     return PageRows(page_no, orders, malformed, sequence)
 
 

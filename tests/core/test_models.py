@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from reconciler.core import jsontext
 from reconciler.core.models import (
+    _PLAIN_TEXT,
     MAX_TIME_S,
     MS_ABOVE,
     MalformedOrder,
@@ -159,7 +160,7 @@ ODD_TIMES = st.one_of(st.sampled_from(EDGE_TIMES), st.integers(), st.text(max_si
 ABSENT = object()
 PLAIN = {  # values a plain row may hold
     "orderId": ["gHpGw"], "userId": [278, "u_1", -(10**18) + 1, 10**18 - 1],
-    "productId": ["game_pro1"], "arrivedStatus": [0, 1],
+    "productId": ["game_pro1", "1001"], "arrivedStatus": [0, 1],
     "payTime": [1112211221, 1112211221000, 0, MAX_TIME_S], "refundStatus": [None, 0, 1, 2, 3],
     "refundTime": [None, 1112211300, 1112211300123],
 }
@@ -177,9 +178,7 @@ def rows(draw: st.DrawFn) -> dict[str, Any]:
     return {k: v for k, v in row.items() if v is not ABSENT}
 
 
-@settings(max_examples=2000)
-@given(rows())
-def test_the_fast_path_agrees_with_the_long_way(raw: dict[str, Any]) -> None:
+def agree(raw: dict[str, Any]) -> None:
     """The fast path gives the Order the long way gives, or leaves the row to it (which then
     gives the verdict, with its reason)."""
     fast = _parse_plain(1, raw)
@@ -190,3 +189,31 @@ def test_the_fast_path_agrees_with_the_long_way(raw: dict[str, Any]) -> None:
         return
     assert fast is None or fast == checked
     assert parse_order(1, raw) == checked
+
+
+EDGES = {"orderId": EDGE_TEXTS, "userId": EDGE_TEXTS, "productId": EDGE_TEXTS,
+         "arrivedStatus": EDGE_NUMBERS, "payTime": EDGE_TIMES, "refundStatus": EDGE_NUMBERS,
+         "refundTime": EDGE_TIMES}
+
+
+@pytest.mark.parametrize("name", sorted(EDGES))
+def test_the_fast_path_agrees_on_every_edge_value(name: str) -> None:
+    for base in (ROW, ROW | {"productId": "1001"},  # (letters and digits only: no match)
+                 ROW | {"refundStatus": 1, "refundTime": 1112211300123}):
+        for value in [ABSENT, *EDGES[name]]:
+            row = base | {name: value}
+            agree({k: v for k, v in row.items() if v is not ABSENT})
+
+
+@settings(max_examples=2000)
+@given(rows())
+def test_the_fast_path_agrees_with_the_long_way(raw: dict[str, Any]) -> None:
+    agree(raw)
+
+
+def test_letters_and_digits_are_plain_text() -> None:
+    """The fast path takes alphanumeric text without a match: no character that str.isalnum
+    accepts is white space or ':' (every code point checked)."""
+    alnum = "".join(c for c in map(chr, range(0x110000)) if c.isalnum())
+    assert not any(c.isspace() or c == ":" for c in alnum)
+    assert all(_PLAIN_TEXT.fullmatch(alnum[i:i + 128]) for i in range(0, len(alnum), 128))
