@@ -31,7 +31,7 @@ from reconciler.ledger import Ledger
 END = None  # closes a queue
 
 
-SLICE_ORDERS = 500  # orders recorded and planned between two turns of the event loop (~2 ms)
+SLICE_ORDERS = 100  # orders recorded and planned between two turns of the event loop (~1-2 ms)
 
 
 class Planner(Protocol):
