@@ -142,7 +142,7 @@ def measure(small: int, large: int, notifications: int) -> list[dict[str, Any]]:
     # -- notifications during a pass -----------------------------------------------------------
     from load import run as load_run
 
-    load = asyncio.run(load_run(small, notifications, 50))
+    load = load_run(small, notifications, 50)
     rows.append(row(f"notifications during a {small:,}-order pass", load["requests_per_s"],
                     "req/s", None, ">= 2,000 req/s",
                     f"p50 {load['p50_ms']} ms, p99 {load['p99_ms']} ms (goal < 50 ms); "

@@ -24,6 +24,7 @@ from reconciler.clients.public_key import PublicKeyCache
 from reconciler.config import Config
 from reconciler.core.models import Order
 from reconciler.core.notify import NoteStatus
+from reconciler.engine.grouping import GroupCommit
 from reconciler.engine.intake import link_user, take_in_notification
 from reconciler.engine.passes import Engine, open_engine, settle_orders
 from reconciler.errors import InvariantError, LedgerError
@@ -149,16 +150,29 @@ class Runtime:
         """Forget nonces whose window has passed. Raises LedgerError."""
         self.engine.ledger.prune_nonces(int(self.engine.clock()))
 
-    def take_in_notification(self, told: Order, kind: str, body: bytes) -> NoteStatus | None:
+    def group(self) -> GroupCommit:
+        """The engine's group commit (made here when no executor made it yet): ledger writes
+        that fall due in one event-loop turn commit in one transaction."""
+        if self.engine.group is None:
+            self.engine.group = GroupCommit(self.engine.ledger)
+        return self.engine.group
+
+    async def take_in_notification(self, told: Order, kind: str,
+                                   body: bytes) -> NoteStatus | None:
         """Record a verified notification (engine.intake) and start what follows it: the
         store's confirmation, or the settling of an order applied at once; count the outcome.
         Returns the notification's status, None for a duplicate.
 
-        Raises LedgerError when it cannot be recorded (counted as an error).
+        The record commits with the other ledger writes of its event-loop turn (the group
+        commit: one COMMIT for the notifications that arrive together, not one each) and this
+        returns only once it is durable; what follows starts only then.
+        Raises LedgerError when it cannot be recorded or the group's COMMIT fails (counted as
+        an error; nothing of it is written).
         """
+        engine, trust = self.engine, self.config.daemon.notify_trust
         try:
-            intake = take_in_notification(self.engine, told, kind, body,
-                                          self.config.daemon.notify_trust)
+            intake = await self.group().run(
+                lambda: take_in_notification(engine, told, kind, body, trust))
         except LedgerError:
             self.count("error")
             raise

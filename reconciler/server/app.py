@@ -9,6 +9,7 @@ carries `Server: reconciler` and no version.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 import time
@@ -44,6 +45,9 @@ CONNECTIONS: web.AppKey[GuardFigures] = web.AppKey("connections", GuardFigures)
 def jogos_answer(code: str, msg: str, status: int) -> web.Response:
     """An answer in the spec's shape: `{"code", "msg"}`."""
     return web.json_response({"code": code, "msg": msg}, status=status)
+
+
+SUCCESS_TEXT = json.dumps({"code": "200", "msg": "Success"})  # what jogos_answer would say
 
 
 async def notification(request: web.Request) -> web.Response:
@@ -86,11 +90,12 @@ async def notification(request: web.Request) -> web.Response:
         return jogos_answer("305", f"Required parameter is missing: {exc.reason}", 400)
     try:
         with state.engine.foreground.busy():  # a pass's effects wait while answers are due
-            state.take_in_notification(told, paytype, raw)
+            await state.take_in_notification(told, paytype, raw)  # returns once committed
     except LedgerError:
         log.exception("notification for %s not recorded", told.order_id)
         return jogos_answer("500", "System error", 500)
-    return jogos_answer("200", "Success", 200)  # a duplicate too: it changed nothing
+    # A duplicate too: it changed nothing. The text is made once (the same bytes each time).
+    return web.Response(text=SUCCESS_TEXT, content_type="application/json")
 
 
 class PeekNonces:
@@ -287,8 +292,12 @@ async def server_header(request: web.Request, response: web.StreamResponse) -> N
 
 @web.middleware
 async def body_deadline(request: web.Request, handler: Any) -> web.StreamResponse:
-    """A request body must arrive within `body_timeout_s` (a slow body is a 408)."""
-    if request.body_exists:
+    """A request body must arrive within `body_timeout_s` (a slow body is a 408). A body
+    already whole (a notification's, most often in the packet of its head) waits for
+    nothing, so no timer is set for it."""
+    if request.body_exists and request.content.is_eof():
+        await request.read()  # from the buffer
+    elif request.body_exists:
         try:
             async with asyncio.timeout(request.app[STATE].config.daemon.body_timeout_s):
                 await request.read()  # cached: handlers read it again for free
