@@ -118,7 +118,6 @@ async def test_a_chunk_is_planned_in_slices_with_the_loop_running_between(dry_ru
     for page in pages:
         pipeline.arrived(page)
     counter = asyncio.create_task(count_turns())
-    await asyncio.sleep(0)
     try:
         assert await pipeline.process(9943, pages) == (0 if dry_run else 1234)
     finally:
