@@ -10,28 +10,15 @@ the daemon holds for its whole life is frozen out of the cyclic GC (freeze_start
 from __future__ import annotations
 
 import asyncio
-import gc
 
 from aiohttp import web
 
+from reconciler.concurrency import freeze_startup_objects
 from reconciler.runtime import Runtime
 from reconciler.server.app import CONNECTIONS, build_app
 from reconciler.server.guard import listen
 
 SHUTDOWN_TIMEOUT_S = 5
-
-
-def freeze_startup_objects() -> None:
-    """Leave what is alive once the daemon is wired (modules, classes, functions, settings:
-    some 80,000 objects kept for the process's life) out of every later garbage collection.
-
-    A full collection visits every tracked object, and with these it took 40-110 ms in a pass
-    (bench/load.py with a probe): a stall of the event loop that every request in flight waits
-    out. Garbage is collected first; frozen objects are still freed by reference counting,
-    only a cycle among them would never be (gc.freeze).
-    """
-    gc.collect()
-    gc.freeze()
 
 
 class Site:

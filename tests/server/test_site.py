@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 
-from reconciler.server.site import freeze_startup_objects
+from reconciler.concurrency import freeze_startup_objects
 
 
 def test_startup_objects_are_frozen_out_of_collections() -> None:
