@@ -45,6 +45,7 @@ def cpu_s(pid: int) -> float:
 
 async def child_pass(env: dict[str, str], mode: str) -> dict[str, Any]:
     """One pass in this process: `dry`, `real` (full) or `head`."""
+    from reconciler.concurrency import freeze_startup_objects
     from reconciler.config import build_config
     from reconciler.engine.passes import open_engine, run_pass
     from reconciler.engine.scan import Scope
@@ -55,6 +56,7 @@ async def child_pass(env: dict[str, str], mode: str) -> dict[str, Any]:
     dry = mode == "dry"
     started, cpu0 = time.perf_counter(), time.process_time()
     async with open_engine(config, dry_run=dry) as engine:
+        freeze_startup_objects()  # as `reconciler catch-up` does once wired
         report = await run_pass(engine, dry_run=dry,
                                 scope=Scope.head() if mode == "head" else None)
         requests = engine.stats.total()

@@ -91,7 +91,10 @@ def freeze_startup_objects() -> None:
     A full collection visits every tracked object, and with these it took 40-110 ms in a pass
     (bench/load.py with a probe): a stall of the event loop that every request in flight waits
     out. Garbage is collected first; frozen objects are still freed by reference counting,
-    only a cycle among them would never be (gc.freeze).
+    only a cycle among them would never be (gc.freeze). Once a process: a second call (a
+    process running several passes, a test process) freezes nothing more.
     """
+    if gc.get_freeze_count():
+        return
     gc.collect()
     gc.freeze()

@@ -23,6 +23,7 @@ from typing import Any
 
 from reconciler.cli.args import non_negative
 from reconciler.cli.passes import parse_time
+from reconciler.concurrency import freeze_startup_objects
 from reconciler.config import load_config
 from reconciler.core.plan import ActionKind
 from reconciler.core.states import EffectState
@@ -201,6 +202,7 @@ def cmd_catch_up(args: argparse.Namespace) -> int:
 
     async def go() -> int:
         async with open_engine(config, dry_run=args.dry_run) as engine:
+            freeze_startup_objects()  # a long pass: no full GC over what lives for good
             report = await _run_interruptible(engine, args.dry_run, scope)
             if report is None or engine.stopping.is_set():
                 figures = f": {summary_line(report.figures, report.pending)}" if report else ""

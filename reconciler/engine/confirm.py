@@ -23,6 +23,7 @@ from reconciler.engine.passes import Engine, settle_orders
 from reconciler.ledger.inbox import Note
 
 log = logging.getLogger("reconciler.engine")
+WALK_PAGES = 256  # pages a batch may read beyond its searches; past them notifications wait
 
 
 class Unsorted(Exception):
@@ -78,7 +79,8 @@ class Search:
                 raise Unsorted("the first or last page is not sorted by pay time")
 
     async def find(self, told: Order) -> Order | None:
-        """The store's row of `told`, or None when it is not listed. Raises Unsorted.
+        """The store's row of `told`, or None when it is not listed. Raises Unsorted,
+        UpstreamError.
 
         A fresh order sits at one end of the list: both ends are read already, so it costs
         nothing more; so does any order on a page this batch has read; anything else is a
@@ -104,11 +106,13 @@ class Search:
         """Look on `page_no`, on each neighbour (the list may have shifted), and farther
         for as long as pages still hold orders paid in the same second: a burst of orders
         paid together spans any number of pages, and a search by pay time lands anywhere
-        in it. Each page is read once per batch, so a burst costs its pages once."""
+        in it. Each page is read once per batch, so a burst costs its pages once; a batch
+        reads at most WALK_PAGES pages in all (what it holds stays bounded): past them, the
+        notification waits for the next search or pass. Raises Unsorted, UpstreamError."""
         await self.page(page_no)
         for direction in (-1, 1):
             candidate = page_no
-            while told.order_id not in self.seen:
+            while told.order_id not in self.seen and len(self.pages) < WALK_PAGES:
                 candidate += direction
                 if not 1 <= candidate <= self.page_count:
                     break

@@ -250,7 +250,7 @@ class Executor:
             owed: Write | None = None  # the last outcome, committed with the next write
             try:
                 for action in actions:
-                    ok, owed = await self.run(action, owed)
+                    ok, owed = await self._run(action, owed)
                     if not ok:
                         break
                 if owed is not None:
@@ -261,19 +261,26 @@ class Executor:
     async def _write(self, owed: Write | None, write: Callable[[], T]) -> T:
         """Commit `owed` (the previous step's outcome) and then `write`, in one transaction:
         the outcome is durable before the next step, and one commit serves both. Raises what
-        either raised; each ledger call is a savepoint of its own, so a failure of `write`
-        undoes only itself and `owed` stays committed."""
+        either raised; a failure of `write` undoes only itself (its own savepoint inside the
+        group's step) and `owed` stays committed."""
         if owed is None:
             return await self.group.run(write)
         settled = owed
 
-        def both() -> T:
-            settled()
-            return write()
+        def both() -> tuple[bool, Any]:
+            settled()  # raising here undoes the step: the outcome and the write not made
+            try:
+                return True, write()
+            except Exception as exc:  # returned, not raised: the step keeps the outcome
+                return False, exc
 
-        return await self.group.run(both)
+        ok, value = await self.group.run(both)
+        if not ok:
+            raise value
+        result: T = value
+        return result
 
-    async def run(self, action: Action, owed: Write | None = None) -> tuple[bool, Write | None]:
+    async def _run(self, action: Action, owed: Write | None) -> tuple[bool, Write | None]:
         """Run one action after committing `owed`; (True when it succeeded or was already
         done, the outcome still to commit: the caller commits it with its next write or
         alone, before the order's next remote call).

@@ -5,9 +5,11 @@ the executor holds unchanged: an effect's intent is durable before its remote ca
 caller goes on only after the COMMIT), and an outcome is durable before the order's next step.
 Writes queued during one turn of the event loop are flushed together at the next (no timer: a
 busy loop turns slowly and groups more, an idle one commits at once). Inside the group each
-write keeps its own transaction as a savepoint, so one that fails is rolled back alone and
-raises to its own caller; if the COMMIT fails, every caller of the group gets that error and
-nothing of it is durable (its effects stay as they were: a claim not committed sent nothing).
+write runs in a savepoint of its own (Ledger.grouped's step), so one that fails is rolled back
+alone and raises to its own caller, and a failed statement never leaves PostgreSQL's
+transaction aborted; if the transaction ends under a write, or the COMMIT fails, every caller
+of the group gets that error, the writes not yet run never run, and nothing of it is durable
+(its effects stay as they were: a claim not committed sent nothing).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from reconciler.ledger import Ledger
+from reconciler.ledger import GroupBroken, Ledger
 
 T = TypeVar("T")
 
@@ -45,10 +47,12 @@ class GroupCommit:
         batch, self.queue = self.queue, []
         results: list[tuple[bool, Any]] = []
         try:
-            with self.ledger.grouped():
+            with self.ledger.grouped() as step:
                 for write, _ in batch:
                     try:
-                        results.append((True, write()))
+                        results.append((True, step(write)))
+                    except GroupBroken:
+                        raise  # the transaction is gone: no write of the group may go on
                     except Exception as exc:  # rolled back to its savepoint; its caller's
                         results.append((False, exc))
         except Exception as exc:  # the COMMIT failed: nothing of the group is durable

@@ -8,7 +8,6 @@ with `dry_run` it writes nothing anywhere and only returns the plan.
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import time
 from collections import Counter
@@ -24,7 +23,7 @@ from reconciler.clients.game_server import GameServerClient
 from reconciler.clients.jogos import JogosClient
 from reconciler.clients.pgos import PgosClient, PgosEndpoint
 from reconciler.clients.retry import RequestStats, RetryPolicy
-from reconciler.concurrency import Foreground, freeze_startup_objects, run_bounded
+from reconciler.concurrency import Foreground, run_bounded
 from reconciler.config import Config, GameConfig
 from reconciler.core.catalog import Catalog
 from reconciler.core.models import Order
@@ -189,8 +188,6 @@ async def open_engine(config: Config, *, clock: Callable[[], float] = time.time,
                 clock=clock,
                 session=session,
             )
-            if not gc.get_freeze_count():  # once a process: what it holds for its life
-                freeze_startup_objects()  # is out of the way of every full collection
             yield engine
     finally:
         ledger.close()

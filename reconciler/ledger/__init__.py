@@ -11,8 +11,8 @@ from reconciler.errors import LedgerError
 from reconciler.errors import LedgerError as DatabaseError
 from reconciler.ledger.counts import LedgerCounts, read_counts
 from reconciler.ledger.effects import Effect, OrderBusy, Outcome
-from reconciler.ledger.facade import Ledger
+from reconciler.ledger.facade import GroupBroken, Ledger
 from reconciler.ledger.orders import RecordFigures
 
-__all__ = ["DatabaseError", "Effect", "Ledger", "LedgerCounts", "LedgerError", "OrderBusy",
-           "Outcome", "RecordFigures", "read_counts"]
+__all__ = ["DatabaseError", "Effect", "GroupBroken", "Ledger", "LedgerCounts", "LedgerError",
+           "OrderBusy", "Outcome", "RecordFigures", "read_counts"]

@@ -7,7 +7,8 @@ notification load, seen by bench/load.py's probe). A `Checkpointer` thread with 
 connection runs a PASSIVE checkpoint every `every_s` seconds instead: it never blocks a writer
 or a reader, and sqlite3 lets go of the GIL while it works. Durability is unchanged: a COMMIT
 is in the log either way, and a log not yet copied is replayed when the file is next opened.
-Should the thread fail to open the file, the writing connection checkpoints as before.
+Should the thread fail to open the file, the writing connection checkpoints as before; a
+failing checkpoint is logged once (and its recovery), the thread ends when the file is gone.
 """
 
 from __future__ import annotations
@@ -30,39 +31,60 @@ class Checkpointer:
         self.every_s = every_s
         self.checkpoints = 0  # checkpoints that ran
         self.last: tuple[int, int, int] | None = None  # (busy, frames in the log, copied)
+        self.failing = 0  # checkpoints failed in a row
         self._stop = threading.Event()
         self._conn: sqlite3.Connection | None = None
         self._thread = threading.Thread(target=self._run, name="ledger-checkpoint",
                                         daemon=True)
 
     def start(self, writer: sqlite3.Connection) -> None:
-        """Open the thread's own connection, take checkpoints off `writer`, start.
+        """Open the thread's own connection, start the thread, then take checkpoints off
+        `writer`.
 
-        Raises sqlite3.Error when the file cannot be opened (the writer keeps checkpointing).
+        Raises sqlite3.Error when the file cannot be opened (the writer keeps checkpointing;
+        nothing is left open).
         """
-        self._conn = sqlite3.connect(str(self.path), timeout=self.busy_timeout_ms / 1000,
-                                     isolation_level=None, check_same_thread=False)
-        self._conn.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms}")
+        conn = sqlite3.connect(str(self.path), timeout=self.busy_timeout_ms / 1000,
+                               isolation_level=None, check_same_thread=False)
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms}")
+            self._conn = conn
+            self._thread.start()
+        except (sqlite3.Error, RuntimeError) as exc:
+            self._conn = None
+            conn.close()
+            raise sqlite3.OperationalError(f"checkpoint thread: {exc}") from exc
         writer.execute("PRAGMA wal_autocheckpoint = 0")
-        self._thread.start()
 
-    def checkpoint(self) -> None:
-        """One PASSIVE checkpoint now, on the thread's connection."""
+    def checkpoint(self) -> bool:
+        """One PASSIVE checkpoint now, on the thread's connection; False when it failed (the
+        first failure of a run is logged, and the recovery)."""
         if self._conn is None:
-            return
+            return False
         try:
             busy, frames, copied = self._conn.execute(
                 "PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        except sqlite3.Error as exc:  # a locked or vanished file: the next one tries again
-            log.warning("ledger checkpoint failed: %s", exc)
-            return
+        except sqlite3.Error as exc:  # locked, or the disk: the next one tries again
+            if not self.failing:
+                log.warning("ledger checkpoint failed (retried every %.1f s): %s",
+                            self.every_s, exc)
+            self.failing += 1
+            return False
+        if self.failing:
+            log.warning("ledger checkpoints work again after %d failures", self.failing)
+            self.failing = 0
         self.last = (int(busy), int(frames), int(copied))
         self.checkpoints += 1
+        return True
 
     def _run(self) -> None:
         try:
             while not self._stop.wait(self.every_s):
+                if not self.path.exists():  # the ledger was removed: nothing to copy into
+                    return
                 self.checkpoint()
+        except Exception:  # never silently: the writer's WAL would grow unseen
+            log.exception("ledger checkpoint thread stopped")
         finally:
             if self._conn is not None:
                 self._conn.close()

@@ -108,6 +108,8 @@ class Db(Protocol):
 
     def atomic(self) -> AbstractContextManager[Any]: ...
 
+    def transaction_usable(self) -> bool: ...
+
     def rows(self, sql: str, parameters: Sequence[object] = ()) -> Sequence[Row]: ...
 
     def row(self, sql: str, parameters: Sequence[object] = ()) -> Row | None: ...
@@ -170,6 +172,11 @@ class SqliteDb(Database):
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
+
+    def transaction_usable(self) -> bool:
+        """A transaction is open and may still commit (an error such as a full disk or a
+        RAISE(ROLLBACK) ends it under our feet)."""
+        return bool(self.conn.in_transaction)
 
     def rows(self, sql: str, parameters: Sequence[object] = ()) -> list[sqlite3.Row]:
         """Every row of a query, each addressable by column name."""

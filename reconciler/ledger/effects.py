@@ -89,9 +89,10 @@ def claim(db: Db, action: Action, now_s: int) -> Effect | None:
     grant_id = (make_effect_id("grant", order.game_id, order.order_id)
                 if action.kind is ActionKind.REVOKE else None)
     wanted = [action.effect_id] if grant_id is None else [action.effect_id, grant_id]
-    if not db.hold_order(order.game_id, order.order_id):
-        raise OrderBusy(f"order {order.game_id}/{order.order_id} is being settled elsewhere")
-    with db.atomic():
+    with db.atomic():  # holding the order too: a failure there undoes only this claim
+        if not db.hold_order(order.game_id, order.order_id):
+            raise OrderBusy(f"order {order.game_id}/{order.order_id} is being settled "
+                            "elsewhere")
         found = {r["id"]: effect_of(r) for r in rows(
             db, f"SELECT {EFFECT_COLUMNS} FROM effects WHERE id IN ({marks(wanted)})", wanted)}
         current = found.get(action.effect_id)

@@ -9,10 +9,10 @@ error. Time comes in as `now_s`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from reconciler.core.models import Order
 from reconciler.core.notify import NoteStatus
@@ -36,6 +36,12 @@ from reconciler.ledger.effects import Effect, Outcome
 from reconciler.ledger.links import LinkOutcome
 from reconciler.ledger.orders import RecordFigures
 from reconciler.ledger.problems import Problem, failed_keys, list_problems, requeue_attention
+
+T = TypeVar("T")
+
+
+class GroupBroken(LedgerError):
+    """A group's transaction ended or aborted under one of its writes: none is durable."""
 
 
 class Ledger:
@@ -204,14 +210,31 @@ class Ledger:
         return links.links(self.db, game_ids)
 
     @contextmanager
-    def grouped(self) -> Iterator[None]:
-        """One transaction around several ledger calls made inside the block: each call's own
-        transaction becomes a savepoint (a failing call is rolled back alone and raises), and
-        everything commits together at the end of the block (the executor's group commit).
+    def grouped(self) -> Iterator[Callable[[Callable[[], T]], T]]:
+        """One transaction around several ledger calls, each made through the `step` the block
+        receives: a savepoint of its own (a failing call is rolled back alone and raises, and
+        on PostgreSQL leaves the transaction usable), everything committed together at the end
+        of the block (the executor's group commit). Should the transaction end or abort under
+        a step (a full disk, a lost server), the step raises GroupBroken and nothing of the
+        group is written.
         Raises LedgerError when the group cannot begin or commit (nothing of it is written)."""
+        db = self.db
+
+        def step(write: Callable[[], T]) -> T:
+            try:
+                try:
+                    with db.atomic():
+                        return write()
+                finally:
+                    if not db.transaction_usable():
+                        raise GroupBroken("ledger: the group's transaction ended under a "
+                                          "write; nothing of the group is written")
+            except DB_ERRORS as exc:
+                raise LedgerError(f"ledger: grouped: {exc}") from exc
+
         try:
-            with self.db.atomic():
-                yield
+            with db.atomic():
+                yield step
         except DB_ERRORS as exc:
             raise LedgerError(f"ledger: grouped: {exc}") from exc
 

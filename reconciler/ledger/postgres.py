@@ -122,6 +122,11 @@ class PgDatabase:
         with self._live().transaction():
             yield self
 
+    def transaction_usable(self) -> bool:
+        """A transaction is open and not aborted (after a failed statement outside a
+        savepoint PostgreSQL would turn the COMMIT into a ROLLBACK without a word)."""
+        return bool(self.conn.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS)
+
     def table_names(self) -> list[str]:
         """The tables of the books (and the migrations' record). Raises psycopg.Error."""
         return [str(name) for (name,) in self.execute(self.dialect.tables_sql)]

@@ -74,3 +74,17 @@ async def test_a_long_run_of_one_pay_time_is_searched_to_its_end(
     found, reads, searchable = await find_in_store(client(sandbox, http), 50, wanted)
     assert searchable and set(found) == {o.order_id for o in wanted}
     assert reads <= 2 + math.ceil(math.log2(90)) + 32, reads  # the run once, not per order
+
+
+async def test_a_batch_reads_a_bounded_number_of_pages(
+        sandbox: Sandbox, http: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past WALK_PAGES pages a batch stops walking: what it did not reach waits (pending)."""
+    from reconciler.engine import confirm
+
+    monkeypatch.setattr(confirm, "WALK_PAGES", 10)
+    sandbox.jogos.clock = lambda: 1_900_000_000
+    new = sandbox.jogos.add_orders(GAME, 1500)  # 30 pages of one pay time
+    wanted = [parse_order(GAME, o) for o in new[::37]]
+    found, reads, searchable = await find_in_store(client(sandbox, http), 50, wanted)
+    assert searchable and 0 < len(found) < len(wanted)
+    assert reads <= 10 + 1, reads  # the budget, and the page read that reached it
