@@ -72,9 +72,14 @@ class SandboxProc:
         self.control = self.env.pop("BENCH_CONTROL_URL")
 
     def stop(self) -> None:
+        """SIGTERM, then SIGKILL if a large store takes more than 30 s to let go."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
-            self.proc.wait(timeout=30)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=30)
 
 
 class DaemonProc:

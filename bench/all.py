@@ -88,8 +88,10 @@ def store(orders: int, folder: Path) -> tuple[SandboxProc, dict[str, str]]:
 
 def row(what: str, value: float, unit: str, floor: float | None, goal: str,
         note: str = "") -> dict[str, Any]:
-    """One line of the table."""
+    """One line of the table (also printed to stderr at once: a later failure loses nothing)."""
     ratio = value / floor if floor else None
+    print(f"{what}: {value:,.1f} {unit} (floor {floor}); {goal}; {note}", file=sys.stderr,
+          flush=True)
     return {"what": what, "value": f"{value:,.1f} {unit}".strip(),
             "floor": "" if floor is None else f"{floor:,.1f} {unit}".strip(),
             "ratio": "" if ratio is None else f"{ratio:.2f}x", "goal": goal, "note": note}
