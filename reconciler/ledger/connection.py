@@ -1,8 +1,7 @@
 """The ledger's connection: the file, its pragmas, its migrations, and how rooms read rows.
 
 Rules: the database file is created with mode 0600 (its -wal and -shm tightened too), in WAL
-mode with a busy timeout and foreign keys on; its schema changes only through `migrations`;
-its WAL is checkpointed by a thread of its own (ledger.checkpoint), not inside our COMMITs.
+mode with a busy timeout and foreign keys on; its schema changes only through `migrations`.
 A `postgresql://` location opens the PostgreSQL twin instead (ledger.postgres, schema in
 ledger.pg_schema); rooms see either as a `Db`: `execute`, `atomic`, `rows`, `row`, and the
 `dialect` for what differs. Rows are read by column name (`rows`, `row`), never by position.
@@ -13,10 +12,8 @@ sqlite3's or psycopg's own errors.
 from __future__ import annotations
 
 import functools
-import logging
 import os
 import sqlite3
-import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -26,7 +23,6 @@ from sqlite_utils import Database
 
 from reconciler import private_files
 from reconciler.errors import ConfigError, LedgerError
-from reconciler.ledger.checkpoint import Checkpointer
 from reconciler.ledger.dialect import SQLITE, Dialect, is_postgres_url
 from reconciler.ledger.migrations import migrations
 
@@ -37,7 +33,6 @@ try:  # the `postgres` extra
 except ImportError:  # pragma: no cover - SQLite only
     DB_ERRORS = (sqlite3.Error,)
 
-log = logging.getLogger("reconciler.ledger")
 BUSY_TIMEOUT_MS = 10_000
 SIDE_FILES = ("-wal", "-shm")  # SQLite's companions of the ledger file
 CHUNK = 500  # keys per statement, well below SQLite's limit of bound parameters
@@ -130,7 +125,6 @@ class SqliteDb(Database):
     time; an order needs no holding across processes)."""
 
     dialect = SQLITE
-    checkpointer: Checkpointer | None = None  # WAL checkpoints off this connection
     _depth = 0  # savepoints open now: each level has its own name, so its SQL text is
     # always the same one and SQLite's prepared-statement cache serves it
 
@@ -211,13 +205,6 @@ class SqliteDb(Database):
     def release_order(self, game_id: int, order_id: str) -> None:
         """Nothing to release."""
 
-    def close(self) -> None:
-        """Stop the checkpoint thread, then close the connection."""
-        if self.checkpointer is not None:
-            self.checkpointer.stop()
-            self.checkpointer = None
-        super().close()
-
 
 def open_db(location: str | Path, password: str | None = None) -> Db:
     """Open and migrate the ledger at `location`: a SQLite file (":memory:" too) or a
@@ -257,14 +244,6 @@ def open_database(path: str | Path) -> SqliteDb:
         raise ConfigError(f"ledger {path}: not a usable SQLite database: {exc}") from exc
     if private:  # SQLite made -wal and -shm like the file: make sure
         _tighten_side_files(path)
-        checkpointer = Checkpointer(path, BUSY_TIMEOUT_MS)
-        try:
-            checkpointer.start(conn)
-        except sqlite3.Error as exc:  # the writer keeps checkpointing, as SQLite does
-            log.warning("ledger %s: no checkpoint thread (%s)", path, exc)
-        else:  # a ledger dropped without close() stops its thread too
-            db.checkpointer = checkpointer
-            weakref.finalize(db, checkpointer.signal_stop)
     return db
 
 
