@@ -16,7 +16,7 @@ from enum import IntEnum
 from typing import Any
 
 from reconciler.core.jsontext import is_number
-from reconciler.core.slots import slot_setters
+from reconciler.core.slots import slot_setters, twin
 from reconciler.errors import ReconcilerError
 
 
@@ -81,6 +81,26 @@ class Order:
 
 
 _ORDER_SLOTS = slot_setters(Order)
+_ORDER_TWIN = twin(Order)
+
+
+def _plain_order(game_id: int, order_id: str, user_id: str, product_id: str, arrived: bool,
+                 pay_time_s: int, refund_status: RefundStatus | None = None,
+                 refund_time_s: int | None = None) -> Order:
+    """Order(...) at a third of its cost, for the row parser (core.slots.twin): the same
+    frozen Order, equal to and hashing as one built by its constructor. Raises nothing."""
+    built: Any = _ORDER_TWIN()
+    built.game_id = game_id
+    built.order_id = order_id
+    built.user_id = user_id
+    built.product_id = product_id
+    built.arrived = arrived
+    built.pay_time_s = pay_time_s
+    built.refund_status = refund_status
+    built.refund_time_s = refund_time_s
+    built.__class__ = Order
+    order: Order = built
+    return order
 
 
 def effect_id(kind: str, game_id: int, order_id: str) -> str:
@@ -182,14 +202,14 @@ def _parse_plain(game_id: int, raw: dict[str, Any]) -> Order | None:
         return None  # (in milliseconds, it is converted)
     refund, refund_time = get("refundStatus"), get("refundTime")
     if refund is None and refund_time is None:
-        return Order(game_id, order_id, user_id, product_id, arrived == 1, pay_time_s)
+        return _plain_order(game_id, order_id, user_id, product_id, arrived == 1, pay_time_s)
     if refund is not None and (type(refund) is not int or not 0 <= refund <= 3):
         return None
     refund_time_s = None if refund_time is None else _plain_time(refund_time)
     if refund_time is not None and refund_time_s is None:
         return None
-    return Order(game_id, order_id, user_id, product_id, arrived == 1, pay_time_s,
-                 None if refund is None else _REFUNDS[refund], refund_time_s)
+    return _plain_order(game_id, order_id, user_id, product_id, arrived == 1, pay_time_s,
+                        None if refund is None else _REFUNDS[refund], refund_time_s)
 
 
 def parse_rows(game_id: int, rows: Iterable[object]

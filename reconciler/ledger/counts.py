@@ -16,7 +16,7 @@ from pathlib import Path
 
 from reconciler.core.states import UNSETTLED
 from reconciler.errors import LedgerError
-from reconciler.ledger.connection import DB_ERRORS, Executes, marks
+from reconciler.ledger.connection import Executes, db_errors, marks
 from reconciler.ledger.dialect import is_postgres_url
 from reconciler.ledger.gauges import Gauges, read_gauges
 from reconciler.ledger.orders import WAITING
@@ -86,11 +86,11 @@ def read_counts(path: Path | str, password: str | None = None) -> LedgerCounts:
 
         try:
             db = PgDatabase(str(path), password)
-        except DB_ERRORS as exc:
+        except db_errors() as exc:
             raise LedgerError(f"ledger {redacted(str(path))}: cannot connect: {exc}") from exc
         try:
             return _counts(db)
-        except DB_ERRORS as exc:
+        except db_errors() as exc:
             raise LedgerError(f"ledger {redacted(str(path))}: cannot count: {exc}") from exc
         finally:
             db.close()

@@ -31,7 +31,7 @@ from reconciler.ledger import (
     story,
     transfer,
 )
-from reconciler.ledger.connection import DB_ERRORS, Db, guarded, open_db
+from reconciler.ledger.connection import Db, db_errors, guarded, open_db
 from reconciler.ledger.effects import Effect, Outcome
 from reconciler.ledger.links import LinkOutcome
 from reconciler.ledger.orders import RecordFigures
@@ -229,13 +229,13 @@ class Ledger:
                     if not db.transaction_usable():
                         raise GroupBroken("ledger: the group's transaction ended under a "
                                           "write; nothing of the group is written")
-            except DB_ERRORS as exc:
+            except db_errors() as exc:
                 raise LedgerError(f"ledger: grouped: {exc}") from exc
 
         try:
             with db.atomic():
                 yield step
-        except DB_ERRORS as exc:
+        except db_errors() as exc:
             raise LedgerError(f"ledger: grouped: {exc}") from exc
 
     @guarded

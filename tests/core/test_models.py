@@ -1,6 +1,7 @@
 """Parsing orders strictly."""
 
 import dataclasses
+import pickle
 from typing import Any
 
 import pytest
@@ -21,7 +22,7 @@ from reconciler.core.models import (
     notification_kind,
     parse_order,
 )
-from reconciler.core.slots import slot_setters
+from reconciler.core.slots import slot_setters, twin
 from tests.hostile_rows import BAD_VALUES, row_text
 
 ROW = {"orderId": "gHpGwweTlucXwcM6yIeSMcgKkhFmoO", "arrivedStatus": 1, "payTime": 1112211221,
@@ -138,6 +139,40 @@ def test_slot_setters_need_slots() -> None:
 
     with pytest.raises(TypeError):
         slot_setters(Plain)
+
+
+def test_a_parsed_order_is_an_ordinary_order() -> None:
+    """The row parser builds its Orders through a twin (core.slots): what comes out is an
+    Order like any other: its type, equal and hashing alike, frozen, copied and pickled."""
+    for change in ({}, {"refundStatus": 1, "refundTime": 5}):
+        parsed = _parse_plain(1, ROW | change)
+        built = _parse_checked(1, ROW | change)  # through Order(...)
+        assert parsed is not None and type(parsed) is Order
+        assert parsed == built and hash(parsed) == hash(built) and repr(parsed) == repr(built)
+        assert pickle.loads(pickle.dumps(parsed)) == built
+        assert dataclasses.replace(parsed, arrived=True) == dataclasses.replace(built,
+                                                                                arrived=True)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            parsed.user_id = "someone else"  # type: ignore[misc]
+
+
+def test_twin_needs_slots_over_object() -> None:
+    class Plain:
+        pass
+
+    class Slotted:
+        __slots__ = ("a",)
+
+    class Derived(Slotted):
+        __slots__ = ("b",)
+
+    for refused in (Plain, Derived):
+        with pytest.raises(TypeError):
+            twin(refused)
+    made = twin(Slotted)()
+    made.a = 1
+    made.__class__ = Slotted
+    assert type(made) is Slotted and made.a == 1
 
 
 def test_plain_rows_take_the_fast_path() -> None:
