@@ -118,7 +118,7 @@ async def serve(args: argparse.Namespace) -> None:
     sandbox = Sandbox(options)
     sandbox.pgos.tokens = TimedTokens()
     sandbox.jogos.arrived_calls = TimedCalls()
-    faults = Faults(latency_s=args.latency_ms / 1000)
+    faults = Faults(latency_s=args.latency_ms / 1000, latency_covers_work=True)
     sandbox.jogos.injector.configure(faults)
     sandbox.pgos.injector.configure(faults)
     async with sandbox:

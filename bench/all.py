@@ -65,6 +65,46 @@ async def child_pass(env: dict[str, str], mode: str) -> dict[str, Any]:
             "requests": requests, "figures": report.figures, "settled": report.settled}
 
 
+async def bare_reads(env: dict[str, str], pages: int) -> dict[str, Any]:
+    """`pages` getOrders through a bare aiohttp client (no parsing, no ledger), READ_C at once:
+    what the simulator and loopback alone allow, the reconciler's best case."""
+    import aiohttp
+
+    from reconciler.auth import jogos as jogos_auth
+
+    url = env["JOGOS_BASE_URL"].rstrip("/") + "/api/gamepay/getOrders"
+    todo = list(range(pages, 0, -1))
+    async with aiohttp.ClientSession() as session:
+        async def worker() -> None:
+            while todo:
+                body = jogos_auth.encode_body({"gameId": int(env["JOGOS_GAME_ID"]),
+                                               "pageNo": todo.pop(), "pageSize": PAGE})
+                async with session.post(url, data=body, headers=jogos_auth.signed_headers(
+                        body, env["JOGOS_SHARED_KEY"])) as response:
+                    await response.read()
+                    response.raise_for_status()
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(READ_C)))
+    return {"wall_s": time.perf_counter() - started}
+
+
+def calibrate(env: dict[str, str], pages: int) -> list[dict[str, Any]]:
+    """The bare client's reads with the simulator's latency covering its work (the setting of
+    every other row) and, for comparison, with its work after the latency (earlier runs)."""
+    floor = pages * LATENCY_MS / 1000 / READ_C
+    rows = []
+    for covers, how in ((True, "work inside the 20 ms"), (False, "work after the 20 ms")):
+        http_json(env["JOGOS_BASE_URL"] + "/_sandbox/jogos/faults",
+                  {"latency_s": LATENCY_MS / 1000, "latency_covers_work": covers})
+        wall = asyncio.run(bare_reads(env, pages))["wall_s"]
+        rows.append(row(f"  simulator alone: {pages:,} getOrders, bare client ({how})", wall,
+                        "s", floor, "reference", "no parsing, no ledger: the best case"))
+    http_json(env["JOGOS_BASE_URL"] + "/_sandbox/jogos/faults",
+              {"latency_s": LATENCY_MS / 1000, "latency_covers_work": True})
+    return rows
+
+
 def run_child(env: dict[str, str], mode: str, sandbox_pid: int) -> dict[str, Any]:
     """A pass in a fresh process; its figures, wall time as the parent saw it (process start
     to exit: the process total) and the sandbox's CPU meanwhile."""
@@ -130,6 +170,7 @@ def measure(small: int, large: int, notifications: int,
     proc, env = store(large, folder)
     try:
         dry = run_child(env, "dry", proc.proc.pid)
+        reference = calibrate(env, dry["figures"]["pages"] // 5)
         big = run_child(env, "real", proc.proc.pid) if large_real else None
     finally:
         proc.stop()
@@ -152,6 +193,7 @@ def measure(small: int, large: int, notifications: int,
     rows.insert(1, row(f"  its peak RSS ({large:,})", dry["rss_mib"], "MiB", None,
                        "<= 200 MiB", f"{small:,}: {dry_small['rss_mib']:.0f} MiB, "
                        f"ratio {dry['rss_mib'] / dry_small['rss_mib']:.2f} (goal <= 1.2)"))
+    rows[2:2] = reference
     per_day_head = 86400 // PASS_INTERVAL_S * head_requests + pages * (86400 // SWEEP_INTERVAL_S)
     per_day_full = 86400 // PASS_INTERVAL_S * pages
     rows.append(row(f"getOrders requests a day, {large:,} orders (head every 5 min + daily "

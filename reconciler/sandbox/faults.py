@@ -27,6 +27,12 @@ class Faults:
     malformed_rate: float = 0.0
     hang_s: float = 30.0
     seed: int = 0
+    # False: `latency_s` passes before the request is handled (its effect as late as it can
+    # be). True: the answer leaves `latency_s` after the request reached the simulator, its
+    # own work inside that time, as from a store that serves requests side by side (the
+    # benchmarks: one Python process serving 16-32 requests at once would otherwise queue
+    # them behind each other's work and add its own CPU to every request's latency).
+    latency_covers_work: bool = False
 
     def validate(self) -> None:
         """Raises ValueError when a rate is outside 0..1 or a delay is negative."""
@@ -72,8 +78,20 @@ class FaultInjector:
         if request.path.startswith("/_sandbox/"):
             return await handler(request)
         f = self.faults
+        if f.latency_covers_work:
+            loop = asyncio.get_running_loop()
+            due = loop.time() + f.latency_s
+            response = await self._faulted(request, handler, f)
+            if (left := due - loop.time()) > 0:
+                await asyncio.sleep(left)
+            return response
         if f.latency_s:
             await asyncio.sleep(f.latency_s)
+        return await self._faulted(request, handler, f)
+
+    async def _faulted(self, request: web.Request, handler: Handler,
+                       f: Faults) -> web.StreamResponse:
+        """The handler's answer with an error, a timeout or a malformed body injected."""
         roll = self._rng.random()
         if roll < f.error_rate:
             if self._rng.random() < 0.5:

@@ -14,6 +14,7 @@ from reconciler.auth import jogos
 from reconciler.sandbox.faults import Faults
 from reconciler.sandbox.jogos import ARRIVED, GET_ORDERS, Drift
 from reconciler.sandbox.runner import Sandbox
+from reconciler.testing.daemon import until
 
 
 async def post(http: aiohttp.ClientSession, sandbox: Sandbox, path: str, payload: Any,
@@ -152,6 +153,27 @@ async def test_fault_controls(sandbox: Sandbox, http: aiohttp.ClientSession) -> 
     counters = sandbox.jogos.injector.counters
     assert counters.errors_http + counters.errors_body == 20
     assert counters.malformed == 1 and counters.timeouts == 1
+
+
+async def test_latency_covering_work_acts_at_arrival_and_answers_after_it(
+        sandbox: Sandbox, http: aiohttp.ClientSession) -> None:
+    """The benchmarks' latency: the request is handled as it arrives (its effect is there while
+    the answer is still on its way) and the answer leaves no sooner than `latency_s`."""
+    game = sandbox.options.game_id
+    book = sandbox.jogos.books[game]
+    order = next(o for o in book.orders if o["arrivedStatus"] == 0)
+    sandbox.jogos.injector.configure(Faults(latency_s=60, latency_covers_work=True))
+    sending = asyncio.create_task(post(http, sandbox, ARRIVED,
+                                       {"gameId": game, "orderId": order["orderId"]}))
+    await until(lambda: order["arrivedStatus"] == 1)
+    assert not sending.done()  # handled on arrival, answered only after the latency
+    sending.cancel()
+    sandbox.jogos.injector.configure(Faults(latency_s=0.2, latency_covers_work=True))
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    answers = await asyncio.gather(*(page(http, sandbox, no, 10) for no in range(1, 17)))
+    assert loop.time() - started >= 0.2
+    assert all(a["code"] == "200" and len(a["page"]["content"]) == 10 for a in answers)
 
 
 async def test_faults_over_http_and_inspection(sandbox: Sandbox,
