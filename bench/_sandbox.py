@@ -42,9 +42,10 @@ def sandbox_process(orders: int, page_size: int, seed: int = 1) -> Iterator[dict
 
 def set_latency(env: dict[str, str], latency_s: float) -> None:
     """Give every Jogos and PGOS request `latency_s` of latency."""
+    faults = {"latency_s": latency_s, "latency_covers_work": True}  # as bench/_sandbox_ctl.py
     for service, url in (("jogos", env["JOGOS_BASE_URL"]), ("pgos", env["PGOS_CLI_URL"])):
         request = urllib.request.Request(
-            f"{url}/_sandbox/{service}/faults", data=json.dumps({"latency_s": latency_s, "latency_covers_work": True}).encode(),
+            f"{url}/_sandbox/{service}/faults", data=json.dumps(faults).encode(),
             headers={"Content-Type": "application/json"}, method="POST")
         with urllib.request.urlopen(request, timeout=10) as response:
             response.read()

@@ -118,7 +118,8 @@ async def serve(args: argparse.Namespace) -> None:
     sandbox = Sandbox(options)
     sandbox.pgos.tokens = TimedTokens()
     sandbox.jogos.arrived_calls = TimedCalls()
-    faults = Faults(latency_s=args.latency_ms / 1000, latency_covers_work=True)
+    faults = Faults(latency_s=args.latency_ms / 1000,  # BENCH_LATENCY_BEFORE_WORK: earlier runs'
+                    latency_covers_work=not os.environ.get("BENCH_LATENCY_BEFORE_WORK"))
     sandbox.jogos.injector.configure(faults)
     sandbox.pgos.injector.configure(faults)
     async with sandbox:
