@@ -42,7 +42,8 @@ def sandbox_process(orders: int, page_size: int, seed: int = 1) -> Iterator[dict
 
 def set_latency(env: dict[str, str], latency_s: float) -> None:
     """Give every Jogos and PGOS request `latency_s` of latency."""
-    faults = {"latency_s": latency_s, "latency_covers_work": True}  # as bench/_sandbox_ctl.py
+    faults = {"latency_s": latency_s,  # as bench/_sandbox_ctl.py
+              "latency_covers_work": not os.environ.get("BENCH_LATENCY_BEFORE_WORK")}
     for service, url in (("jogos", env["JOGOS_BASE_URL"]), ("pgos", env["PGOS_CLI_URL"])):
         request = urllib.request.Request(
             f"{url}/_sandbox/{service}/faults", data=json.dumps(faults).encode(),

@@ -44,6 +44,13 @@ class Faults:
             raise ValueError("latency_s and hang_s must not be negative")
 
 
+async def _sleep_until(due: float) -> None:
+    """Sleep until the event loop's clock reads `due` (at once when it is past)."""
+    left = due - asyncio.get_running_loop().time()
+    if left > 0:
+        await asyncio.sleep(left)
+
+
 @dataclass
 class FaultCounters:
     """How many faults of each kind were injected."""
@@ -79,11 +86,13 @@ class FaultInjector:
             return await handler(request)
         f = self.faults
         if f.latency_covers_work:
-            loop = asyncio.get_running_loop()
-            due = loop.time() + f.latency_s
-            response = await self._faulted(request, handler, f)
-            if (left := due - loop.time()) > 0:
-                await asyncio.sleep(left)
+            due = asyncio.get_running_loop().time() + f.latency_s
+            try:
+                response = await self._faulted(request, handler, f)
+            except Exception:  # an HTTP error (404, 405, 500) is an answer too: no sooner
+                await _sleep_until(due)
+                raise
+            await _sleep_until(due)
             return response
         if f.latency_s:
             await asyncio.sleep(f.latency_s)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from typing import Any
 
@@ -162,18 +163,24 @@ async def test_latency_covering_work_acts_at_arrival_and_answers_after_it(
     game = sandbox.options.game_id
     book = sandbox.jogos.books[game]
     order = next(o for o in book.orders if o["arrivedStatus"] == 0)
-    sandbox.jogos.injector.configure(Faults(latency_s=60, latency_covers_work=True))
+    sandbox.jogos.injector.configure(Faults(latency_s=5, latency_covers_work=True))
     sending = asyncio.create_task(post(http, sandbox, ARRIVED,
                                        {"gameId": game, "orderId": order["orderId"]}))
-    await until(lambda: order["arrivedStatus"] == 1)
+    await until(lambda: order["arrivedStatus"] == 1, 2)  # within the latency, well before
     assert not sending.done()  # handled on arrival, answered only after the latency
     sending.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await sending
     sandbox.jogos.injector.configure(Faults(latency_s=0.2, latency_covers_work=True))
     loop = asyncio.get_running_loop()
     started = loop.time()
     answers = await asyncio.gather(*(page(http, sandbox, no, 10) for no in range(1, 17)))
     assert loop.time() - started >= 0.2
     assert all(a["code"] == "200" and len(a["page"]["content"]) == 10 for a in answers)
+    started = loop.time()
+    async with http.post(sandbox.urls["jogos"] + "/api/gamepay/nowhere", data=b"{}") as response:
+        assert response.status == 404  # an HTTP error is an answer too: no sooner
+    assert loop.time() - started >= 0.2
 
 
 async def test_faults_over_http_and_inspection(sandbox: Sandbox,
