@@ -20,6 +20,13 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+BEFORE_WORK = "BENCH_LATENCY_BEFORE_WORK"  # set: the simulator's work after its latency, as
+# before 8d14808 (bench/all.py --latency-before-work); sandbox processes inherit it
+
+
+def latency_covers_work() -> bool:
+    """The bench sandboxes' latency setting (Faults.latency_covers_work) for this run."""
+    return not os.environ.get(BEFORE_WORK)
 
 
 def free_port() -> int:

@@ -13,6 +13,8 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+from _procs import latency_covers_work
+
 
 @contextlib.contextmanager
 def sandbox_process(orders: int, page_size: int, seed: int = 1) -> Iterator[dict[str, str]]:
@@ -42,8 +44,7 @@ def sandbox_process(orders: int, page_size: int, seed: int = 1) -> Iterator[dict
 
 def set_latency(env: dict[str, str], latency_s: float) -> None:
     """Give every Jogos and PGOS request `latency_s` of latency."""
-    faults = {"latency_s": latency_s,  # as bench/_sandbox_ctl.py
-              "latency_covers_work": not os.environ.get("BENCH_LATENCY_BEFORE_WORK")}
+    faults = {"latency_s": latency_s, "latency_covers_work": latency_covers_work()}
     for service, url in (("jogos", env["JOGOS_BASE_URL"]), ("pgos", env["PGOS_CLI_URL"])):
         request = urllib.request.Request(
             f"{url}/_sandbox/{service}/faults", data=json.dumps(faults).encode(),

@@ -28,6 +28,8 @@ from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from _procs import latency_covers_work
+
 from reconciler.auth import jogos as jogos_auth
 from reconciler.sandbox.faults import Faults
 from reconciler.sandbox.orders import OrderMix
@@ -118,8 +120,7 @@ async def serve(args: argparse.Namespace) -> None:
     sandbox = Sandbox(options)
     sandbox.pgos.tokens = TimedTokens()
     sandbox.jogos.arrived_calls = TimedCalls()
-    faults = Faults(latency_s=args.latency_ms / 1000,  # BENCH_LATENCY_BEFORE_WORK: earlier runs'
-                    latency_covers_work=not os.environ.get("BENCH_LATENCY_BEFORE_WORK"))
+    faults = Faults(latency_s=args.latency_ms / 1000, latency_covers_work=latency_covers_work())
     sandbox.jogos.injector.configure(faults)
     sandbox.pgos.injector.configure(faults)
     async with sandbox:

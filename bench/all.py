@@ -30,7 +30,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from _procs import ROOT, SandboxProc, http_json
+from _procs import BEFORE_WORK, ROOT, SandboxProc, http_json, latency_covers_work
 
 LATENCY_MS, PAGE, READ_C, EFFECT_C = 20.0, 100, 16, 32
 HEAD_NEW = 100
@@ -71,8 +71,9 @@ async def bare_reads(env: dict[str, str], pages: int) -> dict[str, Any]:
     import aiohttp
 
     from reconciler.auth import jogos as jogos_auth
+    from reconciler.clients.jogos import GET_ORDERS
 
-    url = env["JOGOS_BASE_URL"].rstrip("/") + "/api/gamepay/getOrders"
+    url = env["JOGOS_BASE_URL"].rstrip("/") + GET_ORDERS
     todo = list(range(pages, 0, -1))
     async with aiohttp.ClientSession() as session:
         async def worker() -> None:
@@ -101,8 +102,7 @@ def calibrate(env: dict[str, str], pages: int) -> list[dict[str, Any]]:
         rows.append(row(f"  simulator alone: {pages:,} getOrders, bare client ({how})", wall,
                         "s", floor, "reference", "no parsing, no ledger: the best case"))
     http_json(env["JOGOS_BASE_URL"] + "/_sandbox/jogos/faults",
-              {"latency_s": LATENCY_MS / 1000,
-               "latency_covers_work": not os.environ.get("BENCH_LATENCY_BEFORE_WORK")})
+              {"latency_s": LATENCY_MS / 1000, "latency_covers_work": latency_covers_work()})
     return rows
 
 
@@ -224,7 +224,7 @@ def main() -> int:
                              "8d14808), for comparison")
     args = parser.parse_args()
     if args.latency_before_work:
-        os.environ["BENCH_LATENCY_BEFORE_WORK"] = "1"  # the sandbox processes inherit it
+        os.environ[BEFORE_WORK] = "1"  # the sandbox processes inherit it
     if args.child:
         env = json.loads(sys.stdin.read())
         print(json.dumps(asyncio.run(child_pass(env, args.child)), default=str))
